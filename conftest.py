@@ -1,0 +1,78 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Run every scenario_*.rst (modules/*/tests and tests/) under pytest.
+
+pytest ignores unittest's load_tests protocol, so the doctest suites that
+trytond's load_doc_tests builds are collected here instead, with the same
+set-up, tear-down, checker and option flags as Tryton's own runner."""
+import doctest
+import json
+
+import pytest
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix == '.rst' and file_path.name.startswith('scenario'):
+        return ScenarioFile.from_parent(parent, path=file_path)
+
+
+class ScenarioFile(pytest.File):
+
+    def collect(self):
+        from trytond.tests.test_tryton import (
+            doctest_checker, doctest_setup, doctest_teardown)
+        config = self.path.with_suffix('.json')
+        configs = json.loads(config.read_text()) if config.exists() else [{}]
+        for i, globs in enumerate(configs):
+            name = self.path.name if len(configs) == 1 else (
+                f'{self.path.name}[{i}]')
+            yield ScenarioItem.from_parent(
+                self, name=name, globs=globs, setup=doctest_setup,
+                teardown=doctest_teardown, checker=doctest_checker)
+
+
+class ScenarioItem(pytest.Item):
+
+    def __init__(self, *, globs, setup, teardown, checker, **kwargs):
+        super().__init__(**kwargs)
+        self.globs, self.checker = globs, checker
+        self.setup_fn, self.teardown_fn = setup, teardown
+
+    def runtest(self):
+        from trytond import backend
+        from trytond.tests.test_tryton import STRIP_DECIMAL
+        flags = (doctest.REPORT_ONLY_FIRST_FAILURE | doctest.ELLIPSIS
+            | doctest.IGNORE_EXCEPTION_DETAIL)
+        if backend.name == 'sqlite':
+            flags |= STRIP_DECIMAL
+        text = self.path.read_text(encoding='utf-8')
+        test = doctest.DocTestParser().get_doctest(
+            text, dict(self.globs, __file__=str(self.path)), self.name,
+            str(self.path), 0)
+        runner = doctest.DocTestRunner(
+            checker=self.checker, optionflags=flags)
+        self.setup_fn(test)
+        try:
+            runner.run(test, out=self._report.append)
+        finally:
+            self.teardown_fn(test)
+        if runner.failures:
+            raise ScenarioFailure(''.join(self._report))
+
+    @property
+    def _report(self):
+        if not hasattr(self, '_lines'):
+            self._lines = []
+        return self._lines
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ScenarioFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f'scenario: {self.name}'
+
+
+class ScenarioFailure(Exception):
+    pass

@@ -1,0 +1,151 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from sql import Null
+from sql.operators import Equal
+
+from trytond.i18n import gettext
+from trytond.model import Check, Exclude, Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval, If
+from trytond.sql.functions import DateRange
+from trytond.sql.operators import RangeOverlap
+
+from .exceptions import RuleValidationError
+
+
+class Rule(ModelSQL, ModelView):
+    "Consumption Assistance Rule"
+    __name__ = 'relief.rule'
+
+    jurisdiction = fields.Many2One(
+        'country.subdivision', "Jurisdiction", required=True,
+        ondelete='RESTRICT',
+        help="The province, city or county where the rule applies.\n"
+        "A rule of a lower level overrides the one of its parent.")
+    kind = fields.Selection([
+            ('festival_gift_cap', "Festival Gifts per Member per Year"),
+            ('relief_share_min', "Minimum Relief Share of Gift Money"),
+            ], "Kind", required=True, sort=False)
+    value = fields.Numeric("Value", digits=(16, 4), required=True)
+    unit = fields.Function(fields.Char("Unit"), 'on_change_with_unit')
+    valid_from = fields.Date(
+        "Valid From", required=True,
+        domain=[
+            If(Eval('valid_to'),
+                ('valid_from', '<=', Eval('valid_to')),
+                ()),
+            ])
+    valid_to = fields.Date(
+        "Valid To",
+        domain=[
+            If(Eval('valid_to') & Eval('valid_from'),
+                ('valid_to', '>=', Eval('valid_from')),
+                ()),
+            ],
+        help="Leave empty while the rule is in force.")
+    source = fields.Char(
+        "Source Document", required=True,
+        help="The document that sets the rule, with its number.")
+    source_url = fields.Char("Source URL")
+    comment = fields.Text("Comment")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('value_positive', Check(t, t.value >= 0),
+                'relief.msg_rule_value_positive'),
+            ('dates', Check(t, (t.valid_to == Null)
+                    | (t.valid_to >= t.valid_from)),
+                'relief.msg_rule_dates'),
+            ('validity_overlap', Exclude(t,
+                    (t.jurisdiction, Equal),
+                    (t.kind, Equal),
+                    (DateRange(t.valid_from, t.valid_to, '[]'),
+                        RangeOverlap)),
+                'relief.msg_rule_validity_overlap'),
+            ]
+        cls._sql_indexes.add(
+            Index(t,
+                (t.kind, Index.Equality(cardinality='low')),
+                (t.jurisdiction, Index.Range())))
+        cls._order = [
+            ('kind', 'ASC'),
+            ('jurisdiction', 'ASC'),
+            ('valid_from', 'DESC'),
+            ('id', 'DESC'),
+            ]
+
+    @classmethod
+    def _percentage_kinds(cls):
+        return {'relief_share_min'}
+
+    @fields.depends('kind')
+    def on_change_with_unit(self, name=None):
+        if self.kind in self._percentage_kinds():
+            return '%'
+        elif self.kind:
+            return gettext('relief.msg_unit_cny')
+
+    def get_rec_name(self, name):
+        return '%s %s (%s)' % (
+            self.jurisdiction.rec_name,
+            dict(self.fields_get(['kind'])['kind']['selection']).get(
+                self.kind, self.kind),
+            self.valid_from)
+
+    @classmethod
+    def validate_fields(cls, rules, field_names):
+        super().validate_fields(rules, field_names)
+        cls.check_percentage(rules, field_names)
+
+    @classmethod
+    def check_percentage(cls, rules, field_names=None):
+        if field_names and not (field_names & {'kind', 'value'}):
+            return
+        for rule in rules:
+            if (rule.kind in cls._percentage_kinds()
+                    and rule.value is not None and rule.value > 100):
+                raise RuleValidationError(
+                    gettext('relief.msg_rule_percentage',
+                        rule=rule.rec_name, value=rule.value))
+
+    @classmethod
+    def get_values(cls, kind, subdivisions, date=None):
+        """Return the value of the rule of kind in force on date for each
+        subdivision, walking up to its city and province when it has none
+        of its own (None when no level has one)."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        chains = {s.id: cls._ancestors(s) for s in subdivisions}
+        jurisdictions = {j for chain in chains.values() for j in chain}
+        rules = cls.search([
+                ('kind', '=', kind),
+                ('jurisdiction', 'in', list(jurisdictions)),
+                ('valid_from', '<=', date),
+                ['OR',
+                    ('valid_to', '=', None),
+                    ('valid_to', '>=', date),
+                    ],
+                ])
+        by_jurisdiction = {r.jurisdiction.id: r.value for r in rules}
+        return {
+            sid: next((by_jurisdiction[j] for j in chain
+                    if j in by_jurisdiction), None)
+            for sid, chain in chains.items()}
+
+    @classmethod
+    def get_value(cls, kind, subdivision, date=None):
+        "Return the value of the rule of kind in force for subdivision"
+        return cls.get_values(kind, [subdivision], date)[subdivision.id]
+
+    @staticmethod
+    def _ancestors(subdivision):
+        chain = []
+        while subdivision and subdivision.id not in chain:
+            chain.append(subdivision.id)
+            subdivision = subdivision.parent
+        return chain
