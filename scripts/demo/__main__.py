@@ -1,0 +1,144 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The demo database: create it, fill it, drop it.
+
+    python scripts/demo exists DB   exit 0 when DB is set up with demo data
+    python scripts/demo create DB   create, activate every relief module, load
+    python scripts/demo drop DB
+    python scripts/demo credentials DB
+
+Each relief module that has demo data has a loader here named after it
+(relief.py, relief_certification.py, ...), run in dependency order."""
+import importlib
+import os
+import secrets
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / 'config' / 'trytond.conf'
+VAR = ROOT / 'var'
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault('TRYTOND_DATABASE__PATH', str(VAR / 'db'))
+
+
+def modules():
+    "The relief modules in dependency order"
+    names = sorted(p.parent.name for p in (ROOT / 'modules').glob('*/tryton.cfg'))
+    # relief first, then the others: dependencies only point to earlier ones
+    # as long as names are prefixed (relief, relief_certification, ...).
+    order = ['relief', 'relief_certification', 'relief_union',
+        'relief_trace', 'relief_subsidy']
+    return sorted(names, key=lambda n: order.index(n) if n in order else 99)
+
+
+def uri():
+    return os.environ.get('TRYTOND_DATABASE_URI') or 'sqlite://'
+
+
+def is_sqlite():
+    return uri().startswith('sqlite')
+
+
+def sqlite_path(name):
+    return Path(os.environ['TRYTOND_DATABASE__PATH']) / f'{name}.sqlite'
+
+
+def credentials_file(name):
+    return VAR / f'{name}-credentials.txt'
+
+
+def pg_execute(sql, dbname='postgres'):
+    import psycopg
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(uri())
+    conninfo = urlunsplit(parts._replace(path='/' + dbname))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return conn.execute(sql).fetchall() if sql.lstrip().upper(
+            ).startswith('SELECT') else None
+
+
+def exists(name):
+    if not credentials_file(name).exists():
+        return False
+    if is_sqlite():
+        return sqlite_path(name).exists()
+    return bool(pg_execute(
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+
+
+def drop(name):
+    credentials_file(name).unlink(missing_ok=True)
+    if is_sqlite():
+        sqlite_path(name).unlink(missing_ok=True)
+    else:
+        pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def admin(name, *args, password=None):
+    env = dict(os.environ, TRYTOND_CONFIG=str(CONFIG))
+    if password:
+        passfile = VAR / f'.{name}-adminpass'
+        passfile.write_text(password)
+        env['TRYTONPASSFILE'] = str(passfile)
+    try:
+        subprocess.run(
+            [str(Path(sys.executable).parent / 'trytond-admin'),
+                '-c', str(CONFIG), '-d', name, *args],
+            env=env, check=True, cwd=ROOT)
+    finally:
+        if password:
+            passfile.unlink(missing_ok=True)
+
+
+def create(name):
+    VAR.mkdir(exist_ok=True)
+    if is_sqlite():
+        sqlite_path(name).parent.mkdir(parents=True, exist_ok=True)
+        sqlite_path(name).touch()
+    else:
+        pg_execute(f'CREATE DATABASE "{name}" TEMPLATE template0 '
+            "ENCODING 'UTF8'")
+    passwords = {'admin': secrets.token_urlsafe(9)}
+    print("    initialising the database (a minute or two)", flush=True)
+    admin(name, '--all', '--email', 'admin@example.invalid',
+        password=passwords['admin'])
+    print("    activating " + ", ".join(modules()), flush=True)
+    # English too: the minimal chart of accounts is an English-only template
+    admin(name, '-u', *modules(), '--activate-dependencies', '-l', 'en')
+    load(name, passwords)
+
+
+def load(name, passwords):
+    from proteus import config as pconfig
+    os.environ['TRYTOND_CONFIG'] = str(CONFIG)
+    # proteus takes a URI (a bare name would become the URI)
+    database = name if not is_sqlite() else f'sqlite:///{name}'
+    warnings.filterwarnings('ignore', "The path specified in the URI")
+    cfg = pconfig.set_trytond(database=database, config_file=str(CONFIG))
+    for module in modules():
+        try:
+            loader = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        print(f"    demo data: {module}", flush=True)
+        loader.load(cfg, passwords)
+    lines = [f"{login:<12} {password}" for login, password in passwords.items()]
+    credentials_file(name).write_text('\n'.join(lines) + '\n')
+
+
+def credentials(name):
+    print(credentials_file(name).read_text(), end='')
+
+
+def main(command, name):
+    if command == 'exists':
+        sys.exit(0 if exists(name) else 1)
+    {'create': create, 'drop': drop, 'credentials': credentials}[command](
+        name)
+
+
+if __name__ == '__main__':
+    main(*sys.argv[1:3])
