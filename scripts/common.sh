@@ -44,3 +44,22 @@ relief_modules() {
     local m
     for m in modules/*/tryton.cfg; do m=${m%/tryton.cfg}; echo "${m#modules/}"; done
 }
+
+# The web client, tryton-sao of the 8.0 series, with its runtime
+# dependencies only (dist/ is prebuilt), in var/sao (not in git).
+ensure_sao() {
+    [ -f var/sao/package/index.html ] && [ -d var/sao/package/node_modules ] \
+        && return 0
+    step "Installing the web client (tryton-sao 8.0 from npm) into var/sao"
+    command -v npm >/dev/null || fail "npm not found" \
+        "install Node.js and npm (Debian: apt-get install nodejs npm)"
+    rm -rf var/sao && mkdir -p var/sao
+    (cd var/sao && npm pack --silent 'tryton-sao@>=8.0.0 <8.1.0' >/dev/null \
+        && tar xzf tryton-sao-*.tgz && rm tryton-sao-*.tgz) \
+        || fail "could not download tryton-sao from the npm registry" \
+            "check that 'npm view tryton-sao' works (registry, proxy)"
+    (cd var/sao/package && npm install --silent --omit=dev \
+        --legacy-peer-deps --no-audit --no-fund >/dev/null) \
+        || fail "npm could not install the web client's dependencies" \
+            "run: cd var/sao/package && npm install --omit=dev --legacy-peer-deps"
+}

@@ -136,7 +136,7 @@ def create_users(config, company, passwords):
         user.language = zh_cn
         user.companies.append(Company(company.id))
         user.company = Company(company.id)
-        for xml_id in groups:
+        for xml_id in ['relief.group_relief'] + groups:
             user.groups.append(Group(_ref(config, xml_id)))
         user.save()
         passwords[login] = password
