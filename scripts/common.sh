@@ -29,11 +29,11 @@ ensure_venv() {
     sig=$(cat setup.cfg; ls modules)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sig" ]; then
         step "Installing relief-erp and Tryton 8.0 into .venv"
-        "$PY" -m pip install --quiet --disable-pip-version-check \
-            -e ".$extras" 2>&1 | grep -v '^WARNING: Location' || true
-        "$PY" -c 'import trytond.modules.relief' 2>/dev/null || fail \
-            "pip could not install the suite" \
-            "run: $PY -m pip install -e '.$extras' and read its error"
+        mkdir -p var
+        "$PY" -m pip install --disable-pip-version-check -e ".$extras" \
+            >var/pip.log 2>&1 || { tail -20 var/pip.log >&2; fail \
+            "pip could not install the suite (var/pip.log has the details)" \
+            "run: $PY -m pip install -e '.$extras' and read its error"; }
         printf '%s' "$sig" > "$stamp"
     fi
     export PATH="$VENV/bin:$PATH"
