@@ -102,10 +102,14 @@ def server():
         TRYTOND_WEB__ROOT=str(SAO),
         TRYTOND_CONFIG=str(ROOT / "config" / "trytond.conf"))
     url = f"http://127.0.0.1:{port}/"
+    # config/trytond.conf names port 8000 and a file beats the environment,
+    # so a second file, read last, moves the server to the free port.
+    listen = VAR / "browser-trytond.conf"
+    listen.write_text(f"[web]\nlisten = 127.0.0.1:{port}\n")
     with LOG.open("a") as log:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "trytond"),
-                "-c", "config/trytond.conf"],
+                "-c", "config/trytond.conf", str(listen)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
