@@ -1,5 +1,7 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import datetime as dt
+
 from sql import Null
 from sql.operators import Equal
 
@@ -99,6 +101,7 @@ class Rule(ModelSQL, ModelView):
     def validate_fields(cls, rules, field_names):
         super().validate_fields(rules, field_names)
         cls.check_percentage(rules, field_names)
+        cls.check_overlap(rules, field_names)
 
     @classmethod
     def check_percentage(cls, rules, field_names=None):
@@ -110,6 +113,30 @@ class Rule(ModelSQL, ModelView):
                 raise RuleValidationError(
                     gettext('relief.msg_rule_percentage',
                         rule=rule.rec_name, value=rule.value))
+
+    @classmethod
+    def check_overlap(cls, rules, field_names=None):
+        "Name the rule in the way; the exclusion constraint settles races"
+        if field_names and not (field_names & {
+                    'jurisdiction', 'kind', 'valid_from', 'valid_to'}):
+            return
+        for rule in rules:
+            others = cls.search([
+                    ('id', '!=', rule.id),
+                    ('jurisdiction', '=', rule.jurisdiction.id),
+                    ('kind', '=', rule.kind),
+                    ['OR',
+                        ('valid_to', '=', None),
+                        ('valid_to', '>=', rule.valid_from),
+                        ],
+                    ('valid_from', '<=', rule.valid_to or dt.date.max),
+                    ], limit=1)
+            if others:
+                other, = others
+                raise RuleValidationError(
+                    gettext('relief.msg_rule_overlap',
+                        rule=rule.rec_name, other=other.rec_name,
+                        valid_to=other.valid_to or '—'))
 
     @classmethod
     def get_values(cls, kind, subdivisions, date=None):
