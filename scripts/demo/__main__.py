@@ -9,6 +9,7 @@
 
 Each relief module that has demo data has a loader here named after it
 (relief.py, relief_certification.py, ...), run in dependency order."""
+import hashlib
 import importlib
 import os
 import secrets
@@ -56,12 +57,33 @@ def pg_execute(sql, dbname='postgres'):
     parts = urlsplit(uri())
     conninfo = urlunsplit(parts._replace(path='/' + dbname))
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        return conn.execute(sql).fetchall() if sql.lstrip().upper(
-            ).startswith('SELECT') else None
+        cursor = conn.execute(sql)
+        return cursor.fetchall() if cursor.description else None
+
+
+def signature():
+    "A hash of what the demo database is built from: modules and loaders"
+    digest = hashlib.sha1()
+    files = [p for p in (ROOT / 'modules').rglob('*')
+        if p.suffix in {'.py', '.xml', '.cfg', '.po', '.csv'}]
+    files += list(Path(__file__).parent.glob('*.py'))
+    for path in sorted(files):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def signature_file(name):
+    return VAR / f'{name}-signature.txt'
 
 
 def exists(name):
+    "Whether the database exists and was built from the current modules"
     if not credentials_file(name).exists():
+        return False
+    if (not signature_file(name).exists()
+            or signature_file(name).read_text() != signature()):
+        print(f"    the modules changed since {name} was built", flush=True)
         return False
     if is_sqlite():
         return sqlite_path(name).exists()
@@ -71,6 +93,7 @@ def exists(name):
 
 def drop(name):
     credentials_file(name).unlink(missing_ok=True)
+    signature_file(name).unlink(missing_ok=True)
     if is_sqlite():
         sqlite_path(name).unlink(missing_ok=True)
     else:
@@ -127,6 +150,7 @@ def load(name, passwords):
         loader.load(cfg, passwords)
     lines = [f"{login:<12} {password}" for login, password in passwords.items()]
     credentials_file(name).write_text('\n'.join(lines) + '\n')
+    signature_file(name).write_text(signature())
 
 
 def credentials(name):

@@ -1,0 +1,620 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import datetime as dt
+import operator as op
+from collections import defaultdict
+from decimal import Decimal
+
+from sql import Null
+from sql.operators import Equal
+
+from trytond.i18n import gettext
+from trytond.model import (
+    Check, Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval, If
+from trytond.sql.functions import DateRange
+from trytond.sql.operators import RangeOverlap
+from trytond.transaction import Transaction
+
+from .exceptions import (
+    CertificationAccessError, CertificationError, PurchaseCapError)
+
+# Certificates in these states hold a period: they may not overlap.
+HOLDING = ['certified', 'suspended', 'expired']
+
+
+class _ValidityMixin:
+    "Validity dates with a check that the end is not before the start"
+    __slots__ = ()
+    valid_from = fields.Date(
+        "Valid From", required=True,
+        domain=[If(Eval('valid_to'), ('valid_from', '<=', Eval('valid_to')),
+                ())])
+    valid_to = fields.Date(
+        "Valid To", required=True,
+        domain=[If(Eval('valid_from'), ('valid_to', '>=', Eval('valid_from')),
+                ())])
+
+    def valid_on(self, date):
+        return self.valid_from <= date <= self.valid_to
+
+
+class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
+    "Supplier Certification"
+    __name__ = 'relief.supplier.certification'
+    _history = True
+    _rec_name = 'number'
+
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    supplier = fields.Many2One(
+        'party.party', "Supplier", required=True, ondelete='RESTRICT',
+        states=_states)
+    credit_code = fields.Function(
+        fields.Char("Unified Social Credit Code"), 'get_credit_code')
+    county = fields.Many2One(
+        'country.subdivision', "County", required=True, ondelete='RESTRICT',
+        domain=[('relief_level', '=', 'county')], states=_states)
+    office = fields.Char(
+        "Issuing Office", required=True, states=_states,
+        help="The poverty alleviation office that certified the supplier.")
+    number = fields.Char(
+        "Certificate Number", states={
+            'readonly': _states['readonly'],
+            'required': Eval('state') != 'draft',
+            })
+    poor_people = fields.Integer(
+        "Poor People Lifted", required=True,
+        domain=[('poor_people', '>=', 0)],
+        help="带贫人数: the poor people the supplier's business lifts.")
+    capacity = fields.Numeric(
+        "Production Capacity", digits=(16, 2),
+        domain=[If(Eval('capacity'), ('capacity', '>=', 0), ())])
+    capacity_uom = fields.Many2One(
+        'product.uom', "Capacity Unit",
+        states={'required': Bool(Eval('capacity'))})
+    contact = fields.Char("Contact Person")
+    phone = fields.Char("Phone")
+    cap_amount = fields.Numeric(
+        "Explicit Purchase Cap", digits=(16, 2),
+        domain=[If(Eval('cap_amount'), ('cap_amount', '>=', 0), ())],
+        help="Leave empty to use poor people × the amount per person "
+        "of the rule in force in the county.")
+    cap = fields.Function(
+        fields.Numeric("Purchase Cap", digits=(16, 2)), 'get_cap_figures')
+    consumed = fields.Function(
+        fields.Numeric("Purchased", digits=(16, 2)), 'get_cap_figures')
+    remaining = fields.Function(
+        fields.Numeric("Remaining", digits=(16, 2)), 'get_cap_figures',
+        searcher='search_remaining')
+    products = fields.One2Many(
+        'relief.product.certification', 'supplier_certification',
+        "Products")
+    expiring_in = fields.Function(
+        fields.Integer("Expires in (days)"), 'get_expiring_in')
+    comment = fields.Text("Comment")
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('certified', "Certified"),
+            ('suspended', "Suspended"),
+            ('expired', "Expired"),
+            ('revoked', "Revoked"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('number_office_unique', Unique(t, t.office, t.number),
+                'relief_certification.msg_certificate_number_unique'),
+            ('period_overlap', Exclude(t,
+                    (t.supplier, Equal),
+                    (DateRange(t.valid_from, t.valid_to, '[]'),
+                        RangeOverlap),
+                    where=t.state.in_(HOLDING)),
+                'relief_certification.msg_certificate_period_overlap'),
+            ('dates', Check(t, t.valid_to >= t.valid_from),
+                'relief_certification.msg_certificate_dates'),
+            ('poor_people_positive', Check(t, t.poor_people >= 0),
+                'relief_certification.msg_certificate_poor_people'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.supplier, Index.Range()),
+                    (t.valid_from, Index.Range()),
+                    (t.valid_to, Index.Range())),
+                Index(t, (t.state, Index.Equality(cardinality='low')),
+                    (t.valid_to, Index.Range())),
+                })
+        cls._order = [('valid_from', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'certified'),
+            ('certified', 'suspended'),
+            ('suspended', 'certified'),
+            ('certified', 'expired'),
+            ('suspended', 'expired'),
+            ('certified', 'revoked'),
+            ('suspended', 'revoked'),
+            ('expired', 'revoked'),
+            }
+        cls._buttons.update({
+                'certify': {
+                    'invisible': ~Eval('state').in_(['draft', 'suspended']),
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'suspend': {
+                    'invisible': Eval('state') != 'certified',
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                'revoke': {
+                    'invisible': ~Eval('state').in_(
+                        ['certified', 'suspended', 'expired']),
+                    'icon': 'tryton-delete',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    def get_rec_name(self, name):
+        return '%s (%s)' % (self.number or '—', self.supplier.rec_name)
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
+            'not ') else 'OR'
+        return [bool_op,
+            ('number', operator, operand, *extra),
+            ('supplier.rec_name', operator, operand, *extra),
+            ]
+
+    def get_credit_code(self, name):
+        for identifier in self.supplier.identifiers:
+            if identifier.type == 'cn_uscc':
+                return identifier.code
+
+    def get_expiring_in(self, name):
+        Date = Pool().get('ir.date')
+        if self.state in {'certified', 'suspended'}:
+            return (self.valid_to - Date.today()).days
+
+    @classmethod
+    def get_cap_figures(cls, certifications, names):
+        "Cap, purchased and remaining in the period containing the date"
+        pool = Pool()
+        Purchase = pool.get('purchase.purchase')
+        Date = pool.get('ir.date')
+        date = Transaction().context.get('date') or Date.today()
+        caps = cls.get_caps(certifications, date)
+        start, end = cls.cap_period(date)
+        consumed = Purchase.relief_consumed(
+            {c.supplier for c in certifications}, start, end)
+        result = {n: {} for n in names}
+        for certification in certifications:
+            cap = caps[certification.id]
+            used = consumed.get(certification.supplier.id, Decimal(0))
+            values = {
+                'cap': cap,
+                'consumed': used,
+                'remaining': cap - used if cap is not None else None,
+                }
+            for name in names:
+                result[name][certification.id] = values[name]
+        return result
+
+    @classmethod
+    def get_caps(cls, certifications, date):
+        "Return the purchase cap of each certification for date's period"
+        pool = Pool()
+        Rule = pool.get('relief.rule')
+        per_person = Rule.get_values(
+            'purchase_cap_per_person', {c.county for c in certifications},
+            date)
+        caps = {}
+        for certification in certifications:
+            if certification.cap_amount is not None:
+                caps[certification.id] = certification.cap_amount
+            elif per_person.get(certification.county.id) is not None:
+                caps[certification.id] = (
+                    per_person[certification.county.id]
+                    * certification.poor_people).quantize(Decimal('0.01'))
+            else:
+                caps[certification.id] = None
+        return caps
+
+    @classmethod
+    def cap_period(cls, date):
+        "Return the first and last day of the cap period containing date"
+        pool = Pool()
+        Configuration = pool.get('relief.configuration')
+        period = Configuration(1).purchase_cap_period or 'year'
+        if period == 'month':
+            start = date.replace(day=1)
+            end = (start + dt.timedelta(days=32)).replace(day=1)
+        elif period == 'quarter':
+            start = date.replace(month=(date.month - 1) // 3 * 3 + 1, day=1)
+            end = (start + dt.timedelta(days=93)).replace(day=1)
+        else:
+            start = date.replace(month=1, day=1)
+            end = start.replace(year=start.year + 1)
+        return start, end - dt.timedelta(days=1)
+
+    @classmethod
+    def search_remaining(cls, name, clause):
+        # The cap follows rules up the county tree, so it is not a column:
+        # compute the figures of the certificates that can still be used
+        # (a few hundred) and filter them.
+        _, operator, value = clause[:3]
+        compare = {
+            '=': op.eq, '!=': op.ne, '<': op.lt, '<=': op.le,
+            '>': op.gt, '>=': op.ge,
+            }[operator]
+        records = cls.search([('state', 'in', ['certified', 'suspended'])])
+        return [('id', 'in', [
+                    r.id for r in records
+                    if r.remaining is not None
+                    and compare(r.remaining, value)])]
+
+    def _check_cap(self, purchases):
+        "Check that purchases fit in what remains of the cap in their period"
+        pool = Pool()
+        Purchase = pool.get('purchase.purchase')
+        by_period = defaultdict(list)
+        for purchase in purchases:
+            by_period[self.cap_period(purchase._relief_date())].append(
+                purchase)
+        for (start, end), p_purchases in by_period.items():
+            cap = self.get_caps([self], start)[self.id]
+            if cap is None:
+                continue
+            consumed = Purchase.relief_consumed(
+                [self.supplier], start, end, exclude=p_purchases).get(
+                self.supplier.id, Decimal(0))
+            amount = sum(p.untaxed_amount for p in p_purchases)
+            if consumed + amount > cap:
+                raise PurchaseCapError(gettext(
+                        'relief_certification.msg_purchase_cap_exceeded',
+                        purchases=', '.join(p.rec_name for p in p_purchases),
+                        supplier=self.supplier.rec_name,
+                        certificate=self.number,
+                        start=start, end=end, cap=cap, consumed=consumed,
+                        amount=amount, remaining=cap - consumed))
+
+    @classmethod
+    def find_valid(cls, suppliers, date):
+        "Return the certification of each supplier valid on date"
+        certifications = cls.search([
+                ('supplier', 'in', [s.id for s in suppliers]),
+                ('state', '=', 'certified'),
+                ('valid_from', '<=', date),
+                ('valid_to', '>=', date),
+                ])
+        return {c.supplier.id: c for c in certifications}
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('certified')
+    def certify(cls, certifications):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('suspended')
+    def suspend(cls, certifications):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('revoked')
+    def revoke(cls, certifications):
+        pass
+
+    @classmethod
+    @Workflow.transition('expired')
+    def expire(cls, certifications):
+        pass
+
+    @classmethod
+    def expire_certifications(cls):
+        "Mark as expired the certifications past their end (daily cron)"
+        Date = Pool().get('ir.date')
+        cls.expire(cls.search([
+                    ('state', 'in', ['certified', 'suspended']),
+                    ('valid_to', '<', Date.today()),
+                    ]))
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'delete':
+            for record in records:
+                if record.state != 'draft':
+                    raise CertificationAccessError(gettext(
+                            'relief_certification.msg_certificate_delete_draft',
+                            certification=record.rec_name))
+
+    @classmethod
+    def copy(cls, certifications, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('number', None)
+        default.setdefault('products', None)
+        return super().copy(certifications, default=default)
+
+
+
+class ProductCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
+    "Product Certification"
+    __name__ = 'relief.product.certification'
+    _history = True
+
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    template = fields.Many2One(
+        'product.template', "Product", required=True, ondelete='RESTRICT',
+        domain=[('relief', '=', True)], states=_states)
+    supplier = fields.Many2One(
+        'party.party', "Supplier", required=True, ondelete='RESTRICT',
+        states=_states)
+    supplier_certification = fields.Many2One(
+        'relief.supplier.certification', "Supplier Certification",
+        ondelete='RESTRICT',
+        domain=[('supplier', '=', Eval('supplier', -1))], states=_states)
+    catalogue_number = fields.Char(
+        "National Catalogue Number", states={
+            'readonly': _states['readonly'],
+            'required': Eval('state') != 'draft',
+            },
+        help="The number in the national poverty-relief product catalogue "
+        "(全国扶贫产品目录).")
+    capacity = fields.Numeric(
+        "Capacity", digits=(16, 2),
+        domain=[If(Eval('capacity'), ('capacity', '>=', 0), ())])
+    capacity_uom = fields.Many2One(
+        'product.uom', "Capacity Unit",
+        states={'required': Bool(Eval('capacity'))})
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('certified', "Certified"),
+            ('revoked', "Revoked"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('catalogue_number_unique', Unique(t, t.catalogue_number),
+                'relief_certification.msg_catalogue_number_unique'),
+            ('period_overlap', Exclude(t,
+                    (t.template, Equal),
+                    (t.supplier, Equal),
+                    (DateRange(t.valid_from, t.valid_to, '[]'),
+                        RangeOverlap),
+                    where=t.state == 'certified'),
+                'relief_certification.msg_product_period_overlap'),
+            ('dates', Check(t, t.valid_to >= t.valid_from),
+                'relief_certification.msg_certificate_dates'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.template, Index.Range()), (t.supplier, Index.Range()),
+                (t.valid_from, Index.Range())))
+        cls._order = [('valid_from', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'certified'),
+            ('certified', 'revoked'),
+            }
+        cls._buttons.update({
+                'certify': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'revoke': {
+                    'invisible': Eval('state') != 'certified',
+                    'icon': 'tryton-delete',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    def get_rec_name(self, name):
+        return '%s (%s)' % (
+            self.template.rec_name, self.catalogue_number or '—')
+
+    @fields.depends('supplier')
+    def on_change_supplier(self):
+        pool = Pool()
+        SupplierCertification = pool.get('relief.supplier.certification')
+        Date = pool.get('ir.date')
+        self.supplier_certification = None
+        if self.supplier:
+            self.supplier_certification = SupplierCertification.find_valid(
+                [self.supplier], Date.today()).get(self.supplier.id)
+
+    @classmethod
+    def find_valid(cls, pairs, date):
+        "Return the certified (template, supplier) pairs among pairs on date"
+        templates = {t for t, _ in pairs}
+        suppliers = {s for _, s in pairs}
+        certifications = cls.search([
+                ('template', 'in', [t.id for t in templates]),
+                ('supplier', 'in', [s.id for s in suppliers]),
+                ('state', '=', 'certified'),
+                ('valid_from', '<=', date),
+                ('valid_to', '>=', date),
+                ])
+        return {(c.template.id, c.supplier.id): c for c in certifications}
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('certified')
+    def certify(cls, certifications):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('revoked')
+    def revoke(cls, certifications):
+        pass
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'delete':
+            for record in records:
+                if record.state != 'draft':
+                    raise CertificationAccessError(gettext(
+                            'relief_certification.msg_certificate_delete_draft',
+                            certification=record.rec_name))
+
+    @classmethod
+    def copy(cls, certifications, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('catalogue_number', None)
+        return super().copy(certifications, default=default)
+
+
+class CatalogueEntry(Workflow, ModelSQL, ModelView):
+    "Catalogue Entry"
+    __name__ = 'relief.catalogue.entry'
+    _history = True
+
+    template = fields.Many2One(
+        'product.template', "Product", required=True, ondelete='RESTRICT',
+        domain=[('relief', '=', True)],
+        states={'readonly': Eval('state') != 'draft'})
+    listed = fields.Date(
+        "Listed On", states={
+            'readonly': Eval('state') != 'draft',
+            'required': Eval('state') != 'draft',
+            })
+    delisted = fields.Date(
+        "Delisted On", readonly=True,
+        states={'required': Eval('state') == 'delisted'})
+    delist_reason = fields.Selection([
+            (None, ""),
+            ('quality', "Quality Problem"),
+            ('food_safety', "Food Safety Incident"),
+            ('expiry', "Certification Expired"),
+            ('supplier_request', "Supplier Request"),
+            ('other', "Other"),
+            ], "Delisting Reason", sort=False,
+        states={
+            'readonly': Eval('state') == 'delisted',
+            'invisible': Eval('state') == 'draft',
+            })
+    delist_note = fields.Text(
+        "Delisting Note",
+        states={
+            'readonly': Eval('state') == 'delisted',
+            'invisible': Eval('state') == 'draft',
+            })
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('listed', "Listed"),
+            ('delisted', "Delisted"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            # A product has at most one listing open at a time.
+            ('listed_unique', Exclude(t, (t.template, Equal),
+                    where=t.state == 'listed'),
+                'relief_certification.msg_catalogue_listed_unique'),
+            ('dates', Check(t, (t.delisted == Null)
+                    | (t.delisted >= t.listed)),
+                'relief_certification.msg_catalogue_dates'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.template, Index.Range()),
+                (t.listed, Index.Range())))
+        cls._order = [('listed', 'DESC NULLS FIRST'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'listed'),
+            ('listed', 'delisted'),
+            }
+        cls._buttons.update({
+                'list_': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'delist': {
+                    'invisible': Eval('state') != 'listed',
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    def get_rec_name(self, name):
+        return self.template.rec_name
+
+    @classmethod
+    def listed_on(cls, templates, date):
+        "Return the ids of the templates listed on date"
+        entries = cls.search([
+                ('template', 'in', [t.id for t in templates]),
+                ('listed', '<=', date),
+                ['OR',
+                    ('delisted', '=', None),
+                    ('delisted', '>', date),
+                    ],
+                ('state', 'in', ['listed', 'delisted']),
+                ])
+        return {e.template.id for e in entries}
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('listed')
+    def list_(cls, entries):
+        Date = Pool().get('ir.date')
+        cls.write([e for e in entries if not e.listed], {
+                'listed': Date.today(),
+                })
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('delisted')
+    def delist(cls, entries):
+        # Effective at once: the day of delisting no longer counts as listed.
+        pool = Pool()
+        Date = pool.get('ir.date')
+        for entry in entries:
+            if not entry.delist_reason:
+                raise CertificationError(gettext(
+                        'relief_certification.msg_catalogue_delist_reason',
+                        product=entry.template.rec_name))
+        cls.write(entries, {'delisted': Date.today()})
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'delete':
+            for record in records:
+                if record.state != 'draft':
+                    raise CertificationAccessError(gettext(
+                            'relief_certification.msg_catalogue_delete_draft',
+                            product=record.rec_name))
