@@ -1,12 +1,9 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-import datetime as dt
-
-from sql import Null
 from sql.operators import Equal
 
 from trytond.i18n import gettext
-from trytond.model import Check, Exclude, Index, ModelSQL, ModelView, fields
+from trytond.model import Exclude, Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.sql.functions import DateRange
@@ -56,11 +53,6 @@ class Rule(ModelSQL, ModelView):
         super().__setup__()
         t = cls.__table__()
         cls._sql_constraints += [
-            ('value_positive', Check(t, t.value >= 0),
-                'relief.msg_rule_value_positive'),
-            ('dates', Check(t, (t.valid_to == Null)
-                    | (t.valid_to >= t.valid_from)),
-                'relief.msg_rule_dates'),
             ('validity_overlap', Exclude(t,
                     (t.jurisdiction, Equal),
                     (t.kind, Equal),
@@ -100,43 +92,23 @@ class Rule(ModelSQL, ModelView):
     @classmethod
     def validate_fields(cls, rules, field_names):
         super().validate_fields(rules, field_names)
-        cls.check_percentage(rules, field_names)
-        cls.check_overlap(rules, field_names)
+        cls.check_value(rules, field_names)
 
     @classmethod
-    def check_percentage(cls, rules, field_names=None):
+    def check_value(cls, rules, field_names=None):
+        # In Python: SQLite compares decimals as text, a CHECK would not hold
         if field_names and not (field_names & {'kind', 'value'}):
             return
         for rule in rules:
+            if rule.value is not None and rule.value < 0:
+                raise RuleValidationError(
+                    gettext('relief.msg_rule_value_negative',
+                        rule=rule.rec_name, value=rule.value))
             if (rule.kind in cls._percentage_kinds()
                     and rule.value is not None and rule.value > 100):
                 raise RuleValidationError(
                     gettext('relief.msg_rule_percentage',
                         rule=rule.rec_name, value=rule.value))
-
-    @classmethod
-    def check_overlap(cls, rules, field_names=None):
-        "Name the rule in the way; the exclusion constraint settles races"
-        if field_names and not (field_names & {
-                    'jurisdiction', 'kind', 'valid_from', 'valid_to'}):
-            return
-        for rule in rules:
-            others = cls.search([
-                    ('id', '!=', rule.id),
-                    ('jurisdiction', '=', rule.jurisdiction.id),
-                    ('kind', '=', rule.kind),
-                    ['OR',
-                        ('valid_to', '=', None),
-                        ('valid_to', '>=', rule.valid_from),
-                        ],
-                    ('valid_from', '<=', rule.valid_to or dt.date.max),
-                    ], limit=1)
-            if others:
-                other, = others
-                raise RuleValidationError(
-                    gettext('relief.msg_rule_overlap',
-                        rule=rule.rec_name, other=other.rec_name,
-                        valid_to=other.valid_to or '—'))
 
     @classmethod
     def get_values(cls, kind, subdivisions, date=None):
