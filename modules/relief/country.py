@@ -55,7 +55,10 @@ class Subdivision(metaclass=PoolMeta):
     @classmethod
     def __register__(cls, module_name):
         super().__register__(module_name)
-        cls._relief_link_existing(module_name)
+        # Only once, as the relief module (not again for modules that
+        # extend the subdivisions after it).
+        if module_name == 'relief':
+            cls._relief_link_existing(module_name)
 
     @classmethod
     def _relief_link_existing(cls, module_name):

@@ -114,6 +114,8 @@ class Purchase(metaclass=PoolMeta):
     @classmethod
     def relief_consumed(cls, suppliers, start, end, exclude=None):
         "Return the untaxed amount purchased from each supplier in the period"
+        if not suppliers:
+            return {}
         purchase = cls.__table__()
         cursor = Transaction().connection.cursor()
         where = (purchase.party.in_([s.id for s in suppliers])
