@@ -1,0 +1,374 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""附件2: the recommended suppliers of the poor counties (陕工发〔2020〕1号)"""
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.modules.relief.excel import (
+    Column, Layout, read_workbook, write_workbook)
+from trytond.modules.relief.exceptions import ExcelError
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .certification import _ValidityMixin
+
+TITLE = "贫困县重点扶贫产品供应商推荐名录"
+UNIT, PREPARER, PHONE = "推荐单位（盖章）：", "填报人：", "联系方式："
+LAYOUT = Layout(
+    title=TITLE,
+    columns=[
+        Column('sequence', "序号", type='integer', minimum=1),
+        Column('county', "贫困县", required=True),
+        Column('supplier', "供应商/销售商", required=True, key=True),
+        Column('product', "商品名称", required=True, key=True),
+        Column('output', "扶贫产品产量", type='numeric', minimum=0),
+        Column('poor_people', "带贫人数", type='integer', minimum=0,
+            required=True),
+        Column('contact', "供应商/销售商联系人"),
+        Column('phone', "联系方式"),
+        ],
+    header_lines=[UNIT],
+    footer_lines=[PREPARER, PHONE])
+COUNTY_SUFFIXES = '县区市'
+
+
+def _find_or_create(Model, names, domain=None, values=None):
+    "Return the records of Model by name, creating the missing ones"
+    records = {}
+    for record in Model.search(
+            [('name', 'in', list(names))] + (domain or []),
+            order=[('id', 'ASC')]):
+        records.setdefault(record.name, record)
+    missing = [n for n in names if n not in records]
+    records.update((r.name, r) for r in Model.create(
+            [dict(values or {}, name=n) for n in missing]))
+    return records, len(missing)
+
+
+def _update(record, **values):
+    "Set the values that differ on record and return whether any did"
+    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+    for name, value in changed.items():
+        setattr(record, name, value)
+    return bool(changed)
+
+
+def find_counties(names):
+    "Return the county of each name, also found without its suffix"
+    # A function, not a country.subdivision method: extending Subdivision
+    # here would run relief's __register__ again for this module.
+    Subdivision = Pool().get('country.subdivision')
+    counties = Subdivision.search([
+            ('relief_level', '=', 'county'),
+            ('name', 'in', list(set(names) | {
+                        n + s for n in names for s in COUNTY_SUFFIXES})),
+            ])
+    result = {}
+    for name in names:
+        found = [c for c in counties if c.name == name] or [
+            c for c in counties
+            if c.name[:-1] == name and c.name[-1] in COUNTY_SUFFIXES]
+        if len(found) == 1:
+            result[name] = found[0]
+    return result
+
+
+class SupplierCertification(metaclass=PoolMeta):
+    __name__ = 'relief.supplier.certification'
+
+    @classmethod
+    def read_recommendation(cls, data, filename=None):
+        "Return the rows of a filled 附件2 with their county or raise"
+        rows = read_workbook(data, LAYOUT, filename=filename)
+        counties = find_counties({r['county'] for r in rows})
+        errors = [gettext(
+                'relief_certification.msg_recommendation_county_unknown',
+                row=r['_row'], column="贫困县", value=r['county'])
+            for r in rows if r['county'] not in counties]
+        if errors:
+            if filename:
+                summary = gettext('relief.msg_excel_errors',
+                    filename=filename, count=len(errors))
+            else:
+                summary = gettext(
+                    'relief.msg_excel_errors_workbook', count=len(errors))
+            raise ExcelError('\n'.join([summary] + errors))
+        for row in rows:
+            row['county'] = counties[row['county']]
+        return rows
+
+    @classmethod
+    def import_recommendation(cls, rows, office, valid_from, valid_to):
+        """Create or update the draft certifications of the rows of 附件2
+        and return how many records were created and updated"""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Party = pool.get('party.party')
+        Template = pool.get('product.template')
+        ProductCertification = pool.get('relief.product.certification')
+        counts = {}
+        suppliers, counts['suppliers'] = _find_or_create(
+            Party, dict.fromkeys(r['supplier'] for r in rows))
+        templates, counts['products'] = _find_or_create(
+            Template, dict.fromkeys(r['product'] for r in rows),
+            domain=[('relief', '=', True)], values={
+                'relief': True,
+                'type': 'goods',
+                'default_uom': ModelData.get_id('product', 'uom_unit'),
+                'list_price': Decimal(0),
+                })
+        for row in rows:
+            row['supplier'] = suppliers[row['supplier']]
+            row['product'] = templates[row['product']]
+        certifications, created, updated = cls._import_recommendation(
+            rows, office, valid_from, valid_to)
+        counts['certifications_created'] = len(created)
+        counts['certifications_updated'] = len(updated)
+        created, updated = ProductCertification.import_recommendation(
+            rows, certifications, valid_from, valid_to)
+        counts['product_certifications_created'] = len(created)
+        counts['product_certifications_updated'] = len(updated)
+        return counts
+
+    @classmethod
+    def _import_recommendation(cls, rows, office, valid_from, valid_to):
+        """Return the certification of each supplier of rows from office
+        and those created and updated"""
+        certifications = {}
+        for certification in cls.search([
+                    ('supplier', 'in', [r['supplier'].id for r in rows]),
+                    ('office', '=', office),
+                    ('state', 'in', ['draft', 'certified']),
+                    ]):
+            # A draft is a renewal in progress: it is the one to update
+            if (certification.state == 'draft'
+                    or certification.supplier not in certifications):
+                certifications[certification.supplier] = certification
+        firsts = {}
+        for row in rows:
+            # 带贫人数 and the contact are the supplier's, on each product row
+            firsts.setdefault(row['supplier'], row)
+        created, updated = [], []
+        for supplier, row in firsts.items():
+            values = {
+                k: row.get(k) for k in ['poor_people', 'contact', 'phone']}
+            certification = certifications.get(supplier)
+            if not certification:
+                certifications[supplier] = certification = cls(
+                    supplier=supplier, office=office, county=row['county'],
+                    valid_from=valid_from, valid_to=valid_to, **values)
+                created.append(certification)
+            elif (certification.state == 'draft'
+                    and _update(certification, **values)):
+                updated.append(certification)
+        cls.save(created + updated)
+        return certifications, created, updated
+
+    @classmethod
+    def recommendation_rows(cls, date, county=None):
+        "Return the rows of 附件2 for the certified suppliers of county"
+        ProductCertification = Pool().get('relief.product.certification')
+        domain = [
+            ('state', '=', 'certified'),
+            ('valid_from', '<=', date),
+            ('valid_to', '>=', date),
+            ]
+        certifications = {c.supplier: c for c in cls.search(domain + (
+                    [('county', '=', county.id)] if county else []))}
+        rows = []
+        for product in ProductCertification.search(domain + [
+                    ('supplier', 'in', [s.id for s in certifications]),
+                    ]):
+            certification = certifications[product.supplier]
+            rows.append({
+                    'county': certification.county.name,
+                    'supplier': product.supplier.rec_name,
+                    'product': product.template.rec_name,
+                    'output': product.capacity,
+                    'poor_people': certification.poor_people,
+                    'contact': certification.contact,
+                    'phone': certification.phone,
+                    })
+        rows.sort(key=lambda r: (r['county'], r['supplier'], r['product']))
+        return rows
+
+
+class ProductCertification(metaclass=PoolMeta):
+    __name__ = 'relief.product.certification'
+
+    @classmethod
+    def import_recommendation(
+            cls, rows, certifications, valid_from, valid_to):
+        """Create or update the draft certification of each product of rows
+        and return those created and updated"""
+        existing = {(c.template, c.supplier): c for c in cls.search([
+                    ('template', 'in', [r['product'].id for r in rows]),
+                    ('supplier', 'in', [r['supplier'].id for r in rows]),
+                    ('state', 'in', ['draft', 'certified']),
+                    ])}
+        created, updated = [], []
+        for row in rows:
+            template, supplier = row['product'], row['supplier']
+            output = row.get('output')
+            values = {
+                'capacity': output,
+                'capacity_uom': template.default_uom if output else None,
+                }
+            certification = existing.get((template, supplier))
+            if not certification:
+                created.append(cls(
+                        template=template, supplier=supplier,
+                        supplier_certification=certifications[supplier],
+                        valid_from=valid_from, valid_to=valid_to, **values))
+            elif (certification.state == 'draft'
+                    and _update(certification, **values)):
+                updated.append(certification)
+        cls.save(created + updated)
+        return created, updated
+
+
+class RecommendationExport(Wizard):
+    "Export the Recommended Suppliers (附件2)"
+    __name__ = 'relief.recommendation.export'
+
+    start = StateView(
+        'relief.recommendation.export.start',
+        'relief_certification.recommendation_export_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Export", 'export', 'tryton-ok', default=True),
+            ])
+    export = StateTransition()
+    result = StateView(
+        'relief.recommendation.export.result',
+        'relief_certification.recommendation_export_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_export(self):
+        pool = Pool()
+        Certification = pool.get('relief.supplier.certification')
+        Date = pool.get('ir.date')
+        rows = Certification.recommendation_rows(
+            Date.today(), self.start.county)
+        self.result.file = write_workbook(
+            LAYOUT, rows,
+            header_lines=[UNIT + self.start.unit],
+            footer_lines=[
+                PREPARER + (self.start.preparer or ''),
+                PHONE + (self.start.phone or '')])
+        return 'result'
+
+    def default_result(self, fields):
+        file = self.result.file
+        self.result.file = None  # No need to store it in the session
+        name = '-'.join(filter(None, [
+                    TITLE, self.start.county and self.start.county.name]))
+        return {
+            'file': file,
+            'filename': name + '.xlsx',
+            }
+
+
+class RecommendationExportStart(ModelView):
+    "Export the Recommended Suppliers (附件2)"
+    __name__ = 'relief.recommendation.export.start'
+
+    county = fields.Many2One(
+        'country.subdivision', "County",
+        domain=[('relief_level', '=', 'county')],
+        help="Leave empty to export every county.")
+    unit = fields.Char(
+        "Recommending Unit", required=True,
+        help="推荐单位: the union that recommends the suppliers.")
+    preparer = fields.Char("Prepared By", help="填报人")
+    phone = fields.Char("Phone")
+
+    @classmethod
+    def default_unit(cls):
+        Company = Pool().get('company.company')
+        company = Transaction().context.get('company')
+        if company is not None and company >= 0:
+            return Company(company).rec_name
+
+
+class RecommendationExportResult(ModelView):
+    "Export the Recommended Suppliers (附件2)"
+    __name__ = 'relief.recommendation.export.result'
+
+    file = fields.Binary("File", readonly=True, filename='filename')
+    filename = fields.Char("File Name", readonly=True)
+
+
+class RecommendationImport(Wizard):
+    "Import Recommended Suppliers (附件2)"
+    __name__ = 'relief.recommendation.import'
+
+    start = StateView(
+        'relief.recommendation.import.start',
+        'relief_certification.recommendation_import_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Import", 'import_', 'tryton-ok', default=True),
+            ])
+    import_ = StateTransition()
+    result = StateView(
+        'relief.recommendation.import.result',
+        'relief_certification.recommendation_import_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_import_(self):
+        Certification = Pool().get('relief.supplier.certification')
+        rows = Certification.read_recommendation(
+            self.start.file, filename=self.start.filename)
+        counts = Certification.import_recommendation(
+            rows, self.start.office, self.start.valid_from,
+            self.start.valid_to)
+        for name, count in counts.items():
+            setattr(self.result, name, count)
+        return 'result'
+
+    def default_result(self, fields):
+        return {f: getattr(self.result, f, 0) for f in fields}
+
+
+class RecommendationImportStart(_ValidityMixin, ModelView):
+    "Import Recommended Suppliers (附件2)"
+    __name__ = 'relief.recommendation.import.start'
+
+    file = fields.Binary("File", required=True, filename='filename')
+    filename = fields.Char("File Name")
+    office = fields.Char(
+        "Issuing Office", required=True,
+        help="The poverty alleviation office that will certify the "
+        "suppliers, for example 周至县扶贫开发办公室.")
+
+    @classmethod
+    def default_valid_from(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_valid_to(cls):
+        today = Pool().get('ir.date').today()
+        try:
+            return today.replace(year=today.year + 2)
+        except ValueError:
+            # 29 February
+            return today.replace(year=today.year + 2, day=28)
+
+
+class RecommendationImportResult(ModelView):
+    "Import Recommended Suppliers (附件2)"
+    __name__ = 'relief.recommendation.import.result'
+
+    suppliers = fields.Integer("Suppliers Created", readonly=True)
+    products = fields.Integer("Products Created", readonly=True)
+    certifications_created = fields.Integer(
+        "Supplier Certifications Created", readonly=True)
+    certifications_updated = fields.Integer(
+        "Supplier Certifications Updated", readonly=True)
+    product_certifications_created = fields.Integer(
+        "Product Certifications Created", readonly=True)
+    product_certifications_updated = fields.Integer(
+        "Product Certifications Updated", readonly=True)
