@@ -1,0 +1,274 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Two purchases of one supplier confirmed at once cannot both pass its cap.
+
+PostgreSQL only: SQLite has no row locks.  The test process builds a fresh
+database (company, chart, a cap rule, a certified supplier and product, two
+quoted purchases of 6,000) and commits it; then two spawned OS processes
+open the database with proteus, as a user would, wait on a barrier and click
+Confirm on one purchase each.  proteus runs a button like the dispatcher:
+a transaction that asks for a lock (`Model.lock`) is rolled back and started
+again with the lock taken first.  With a cap of 10,000 one purchase passes
+and the other is refused with PurchaseCapError; with 12,000 both pass."""
+import datetime as dt
+import multiprocessing
+import os
+import queue
+import uuid
+from decimal import Decimal
+from functools import partial
+from unittest import mock
+
+import pytest
+
+URI = os.environ.get('TRYTOND_DATABASE_URI', '')
+pytestmark = pytest.mark.skipif(
+    not URI.startswith('postgresql'),
+    reason="concurrency is proven on PostgreSQL only "
+    "(TRYTOND_DATABASE_URI=postgresql://...; SQLite has no row locks)")
+
+MODULE = 'relief_certification'
+PER_PERSON = Decimal(100)
+AMOUNT = Decimal(6000)
+# What a worker may take from spawn (Pool loading included) to its result.
+TIMEOUT = 120
+# A transaction that restarts to take a lock tries FOR UPDATE NOWAIT a few
+# times in ~0.2 s ([database] retry) and then fails with "could not obtain
+# lock"; a client clicks again.  Bound those clicks.
+CLICKS = 30
+
+
+def _confirm(uri, database, purchase_id, barrier, results):
+    "Worker: confirm one purchase through proteus once both are ready"
+    os.environ['TRYTOND_DATABASE_URI'] = uri
+    # Several processes on one database (DESIGN.md, scaling).
+    os.environ['TRYTOND_CACHE__CLEAN_TIMEOUT'] = '0'
+    result = {'purchase': purchase_id, 'clicks': 0}
+    try:
+        from proteus import Model, config
+        from trytond import backend
+
+        config.set_trytond(database=database)
+        Purchase = Model.get('purchase.purchase')
+        purchase = Purchase(purchase_id)
+        assert purchase.state == 'quotation', purchase.state
+        barrier.wait(timeout=TIMEOUT)
+        while True:
+            result['clicks'] += 1
+            try:
+                purchase.click('confirm')
+            except backend.DatabaseOperationalError as error:
+                result.setdefault('lock_error', str(error).splitlines()[0])
+                if result['clicks'] >= CLICKS:
+                    raise
+                continue
+            break
+        result.update(outcome='confirmed', state=purchase.state)
+    except Exception as exception:
+        barrier.abort()
+        result.update(
+            outcome='refused', error=type(exception).__name__,
+            message=getattr(exception, 'message', None) or str(exception))
+    results.put(result)
+
+
+def _activate(name):
+    "Activate the module in a database called name (cached like the tests)"
+    from trytond.tests import test_tryton
+
+    # activate_module works on DB_NAME (and create_db's default, bound when
+    # it was defined); point both at our name so the template cache of
+    # test_module.py is shared.
+    with mock.patch.object(test_tryton, 'DB_NAME', name), \
+            mock.patch.object(test_tryton, 'create_db',
+                partial(test_tryton.create_db, name)):
+        test_tryton.activate_module(MODULE)
+
+
+@pytest.fixture(scope='module')
+def database():
+    "A fresh database with a company, a chart, a cap rule and a product"
+    from proteus import Model
+    from proteus import config as pconfig
+    from trytond.modules.account.tests.tools import (
+        create_chart, create_fiscalyear, get_accounts)
+    from trytond.modules.account_invoice.tests.tools import (
+        set_fiscalyear_invoice_sequences)
+    from trytond.modules.company.tests.tools import create_company
+    from trytond.modules.currency.tests.tools import get_currency
+    from trytond.tests.test_tryton import drop_db
+
+    name = f'relief_concurrency_{uuid.uuid4().hex[:12]}'
+    environ = os.environ.get('TRYTOND_DATABASE_URI')
+    current = getattr(pconfig._CONFIG, 'current', None)
+    try:
+        _activate(name)
+        # set_trytond writes the database name into TRYTOND_DATABASE_URI:
+        # restored below for the tests that follow.
+        cfg = pconfig.set_trytond(database=name)
+        today = dt.date.today()
+
+        create_company(currency=get_currency('CNY', config=cfg), config=cfg)
+        create_chart(config=cfg)
+        fiscalyear = set_fiscalyear_invoice_sequences(
+            create_fiscalyear(today=today, config=cfg), config=cfg)
+        fiscalyear.click('create_period')
+        accounts = get_accounts(config=cfg)
+
+        # The back office certifies and lists; admin confirms purchases.
+        Group = Model.get('res.group')
+        ModelData = Model.get('ir.model.data')
+        User = Model.get('res.user')
+        admin = User(cfg.user)
+        admin.groups.append(Group(ModelData.get_id(
+                    'relief', 'group_relief_back_office', cfg.context)))
+        admin.save()
+
+        Rule = Model.get('relief.rule')
+        Subdivision = Model.get('country.subdivision')
+        county, = Subdivision.find(
+            [('relief_level', '=', 'county')], limit=1, order=[('id', 'ASC')])
+        # In force since before the cap period starts.
+        Rule(jurisdiction=county, kind='purchase_cap_per_person',
+            value=PER_PERSON, valid_from=dt.date(today.year - 1, 1, 1),
+            source="Test").save()
+
+        Category = Model.get('product.category')
+        category = Category(name="Relief", accounting=True,
+            account_expense=accounts['expense'],
+            account_revenue=accounts['revenue'])
+        category.save()
+        Uom = Model.get('product.uom')
+        unit, = Uom.find([('name', '=', "Unit")])
+        Template = Model.get('product.template')
+        template = Template(name="猕猴桃", type='goods', relief=True,
+            purchasable=True, default_uom=unit, list_price=Decimal(100),
+            account_category=category)
+        template.save()
+        Entry = Model.get('relief.catalogue.entry')
+        entry = Entry(template=template)
+        entry.click('list_')
+        yield {
+            'name': name, 'config': cfg, 'today': today, 'county': county,
+            'template': template, 'product': template.products[0],
+            }
+    finally:
+        if environ is None:
+            os.environ.pop('TRYTOND_DATABASE_URI', None)
+        else:
+            os.environ['TRYTOND_DATABASE_URI'] = environ
+        pconfig._CONFIG.current = current
+        drop_db(name)
+
+
+def _supplier(db, poor_people):
+    "A certified supplier of the product whose cap is poor_people × 100"
+    from proteus import Model
+    Party = Model.get('party.party')
+    Certification = Model.get('relief.supplier.certification')
+    ProductCertification = Model.get('relief.product.certification')
+
+    today, code = db['today'], uuid.uuid4().hex[:8]
+    supplier = Party(name=f"周至县猕猴桃专业合作社 {code}")
+    supplier.save()
+    certification = Certification(supplier=supplier, county=db['county'],
+        office="周至县扶贫开发办公室", number=f"ZZ-{code}",
+        poor_people=poor_people,
+        valid_from=today - dt.timedelta(days=365),
+        valid_to=today + dt.timedelta(days=365))
+    certification.click('certify')
+    product_certification = ProductCertification(template=db['template'],
+        supplier=supplier, supplier_certification=certification,
+        catalogue_number=f"CAT-{code}",
+        valid_from=certification.valid_from, valid_to=certification.valid_to)
+    product_certification.click('certify')
+    return supplier, certification
+
+
+def _quoted_purchase(db, supplier):
+    from proteus import Model
+    Purchase = Model.get('purchase.purchase')
+    purchase = Purchase(party=supplier)
+    line = purchase.lines.new(product=db['product'])
+    line.quantity = 60
+    line.unit_price = AMOUNT / 60
+    purchase.click('quote')
+    assert purchase.untaxed_amount == AMOUNT
+    return purchase
+
+
+def _confirm_together(db, purchases):
+    "Confirm purchases in as many processes at once; return their results"
+    context = multiprocessing.get_context('spawn')
+    barrier = context.Barrier(len(purchases))
+    results = context.Queue()
+    workers = [context.Process(target=_confirm, daemon=True,
+            args=(URI, db['name'], p.id, barrier, results))
+        for p in purchases]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = []
+        for _ in workers:
+            try:
+                outcomes.append(results.get(timeout=TIMEOUT))
+            except queue.Empty:
+                pytest.fail(f"a worker gave no result in {TIMEOUT} s "
+                    f"(exit codes {[w.exitcode for w in workers]})")
+        for worker in workers:
+            worker.join(timeout=30)
+        print("outcomes:", outcomes)
+        return sorted(outcomes, key=lambda o: o['outcome'])
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+        results.close()
+
+
+def _figures(db, supplier, certification):
+    "States of the supplier's purchases and what its certification consumed"
+    from proteus import Model
+    Purchase = Model.get('purchase.purchase')
+    Certification = Model.get('relief.supplier.certification')
+    states = sorted(p.state for p in Purchase.find(
+            [('party', '=', supplier.id)]))
+    certification = Certification(certification.id)
+    return states, certification.cap, certification.consumed
+
+
+CONSUMING = {'confirmed', 'processing', 'done'}
+
+
+def test_cap_holds_when_confirmed_together(database):
+    "Of two purchases that together pass the cap, one is refused"
+    supplier, certification = _supplier(database, poor_people=100)
+    purchases = [_quoted_purchase(database, supplier) for _ in range(2)]
+
+    confirmed, refused = _confirm_together(database, purchases)
+
+    assert confirmed['outcome'] == 'confirmed', (confirmed, refused)
+    assert refused['outcome'] == 'refused', (confirmed, refused)
+    assert refused['error'] == 'PurchaseCapError', refused
+    assert "10000.00" in refused['message'], refused['message']
+    assert supplier.name in refused['message'], refused['message']
+    states, cap, consumed = _figures(database, supplier, certification)
+    assert cap == Decimal(10000)
+    assert [s in CONSUMING for s in states].count(True) == 1, states
+    assert 'quotation' in states, states
+    assert consumed == AMOUNT
+
+
+def test_both_pass_within_cap(database):
+    "Two purchases that together fit in the cap are both confirmed"
+    supplier, certification = _supplier(database, poor_people=120)
+    purchases = [_quoted_purchase(database, supplier) for _ in range(2)]
+
+    outcomes = _confirm_together(database, purchases)
+
+    assert [o['outcome'] for o in outcomes] == ['confirmed'] * 2, outcomes
+    states, cap, consumed = _figures(database, supplier, certification)
+    assert cap == Decimal(12000)
+    assert all(s in CONSUMING for s in states) and len(states) == 2, states
+    assert consumed == 2 * AMOUNT
