@@ -24,23 +24,65 @@ from .exceptions import (
 HOLDING = ['certified', 'suspended', 'expired']
 
 
-class _ValidityMixin:
-    "Validity dates with a check that the end is not before the start"
+class _CertificateMixin:
+    """Validity dates and the rules shared by certificates.
+
+    The checks are in Python, not in field domains or SQL CHECKs, so that a
+    user gets the same named message on every backend (SQLite has no CHECK
+    constraints in Tryton) and the message names the certificate."""
     __slots__ = ()
-    valid_from = fields.Date(
-        "Valid From", required=True,
-        domain=[If(Eval('valid_to'), ('valid_from', '<=', Eval('valid_to')),
-                ())])
-    valid_to = fields.Date(
-        "Valid To", required=True,
-        domain=[If(Eval('valid_from'), ('valid_to', '>=', Eval('valid_from')),
-                ())])
+    valid_from = fields.Date("Valid From", required=True)
+    valid_to = fields.Date("Valid To", required=True)
+
+    # Fields that may still change once the certificate left draft.
+    _editable_fields = {'state'}
 
     def valid_on(self, date):
         return self.valid_from <= date <= self.valid_to
 
+    @classmethod
+    def validate_fields(cls, records, field_names):
+        super().validate_fields(records, field_names)
+        cls.check_dates(records, field_names)
 
-class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
+    @classmethod
+    def check_dates(cls, records, field_names=None):
+        if field_names and not (field_names & {'valid_from', 'valid_to'}):
+            return
+        for record in records:
+            if record.valid_to < record.valid_from:
+                raise CertificationError(gettext(
+                        'relief_certification.msg_certificate_dates',
+                        certification=record.rec_name,
+                        valid_from=record.valid_from,
+                        valid_to=record.valid_to))
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'delete':
+            for record in records:
+                if record.state != 'draft':
+                    raise CertificationAccessError(gettext(
+                            'relief_certification.msg_certificate_delete_draft',
+                            certification=record.rec_name))
+        elif mode == 'write':
+            # A certificate is a fact recorded from a paper: once certified
+            # it is suspended, revoked or replaced, never edited.
+            changed = set(values) - cls._editable_fields
+            if not changed:
+                return
+            for record in records:
+                if record.state != 'draft':
+                    field = cls._fields[sorted(changed)[0]]
+                    raise CertificationAccessError(gettext(
+                            'relief_certification.msg_certificate_modify',
+                            certification=record.rec_name,
+                            field=field.string))
+
+
+class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
     "Supplier Certification"
     __name__ = 'relief.supplier.certification'
     _history = True
@@ -65,8 +107,7 @@ class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
             'required': Eval('state') != 'draft',
             })
     poor_people = fields.Integer(
-        "Poor People Lifted", required=True,
-        domain=[('poor_people', '>=', 0)],
+        "Poor People Lifted", required=True, states=_states,
         help="带贫人数: the poor people the supplier's business lifts.")
     capacity = fields.Numeric(
         "Production Capacity", digits=(16, 2),
@@ -117,10 +158,6 @@ class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
                         RangeOverlap),
                     where=t.state.in_(HOLDING)),
                 'relief_certification.msg_certificate_period_overlap'),
-            ('dates', Check(t, t.valid_to >= t.valid_from),
-                'relief_certification.msg_certificate_dates'),
-            ('poor_people_positive', Check(t, t.poor_people >= 0),
-                'relief_certification.msg_certificate_poor_people'),
             ]
         cls._sql_indexes.update({
                 Index(t, (t.supplier, Index.Range()),
@@ -159,6 +196,26 @@ class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
                     },
                 })
 
+    _editable_fields = _CertificateMixin._editable_fields | {
+        'capacity', 'capacity_uom', 'contact', 'phone', 'cap_amount',
+        'comment'}
+
+    @classmethod
+    def validate_fields(cls, certifications, field_names):
+        super().validate_fields(certifications, field_names)
+        cls.check_poor_people(certifications, field_names)
+
+    @classmethod
+    def check_poor_people(cls, certifications, field_names=None):
+        if field_names and 'poor_people' not in field_names:
+            return
+        for certification in certifications:
+            if certification.poor_people < 0:
+                raise CertificationError(gettext(
+                        'relief_certification.msg_certificate_poor_people',
+                        certification=certification.rec_name,
+                        poor_people=certification.poor_people))
+
     @classmethod
     def default_state(cls):
         return 'draft'
@@ -178,7 +235,9 @@ class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
 
     def get_credit_code(self, name):
         for identifier in self.supplier.identifiers:
-            if identifier.type == 'cn_uscc':
+            # Tryton files the unified social credit code (stdnum's cn.uscc)
+            # under the VAT name of the country.
+            if identifier.type == 'cn_vat':
                 return identifier.code
 
     def get_expiring_in(self, name):
@@ -267,26 +326,35 @@ class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
         "Check that purchases fit in what remains of the cap in their period"
         pool = Pool()
         Purchase = pool.get('purchase.purchase')
+        Lang = pool.get('ir.lang')
         by_period = defaultdict(list)
         for purchase in purchases:
             by_period[self.cap_period(purchase._relief_date())].append(
                 purchase)
+        lang = Lang.get()
         for (start, end), p_purchases in by_period.items():
-            cap = self.get_caps([self], start)[self.id]
+            # The cap as shown on the certification on the purchase date
+            date = max(p._relief_date() for p in p_purchases)
+            cap = self.get_caps([self], date)[self.id]
             if cap is None:
                 continue
             consumed = Purchase.relief_consumed(
-                [self.supplier], start, end, exclude=p_purchases).get(
+                [self.supplier], start, end).get(
                 self.supplier.id, Decimal(0))
             amount = sum(p.untaxed_amount for p in p_purchases)
             if consumed + amount > cap:
+                currency = p_purchases[0].currency
+
+                def money(value):
+                    return lang.currency(value, currency, grouping=True)
                 raise PurchaseCapError(gettext(
                         'relief_certification.msg_purchase_cap_exceeded',
                         purchases=', '.join(p.rec_name for p in p_purchases),
                         supplier=self.supplier.rec_name,
                         certificate=self.number,
-                        start=start, end=end, cap=cap, consumed=consumed,
-                        amount=amount, remaining=cap - consumed))
+                        start=lang.strftime(start), end=lang.strftime(end),
+                        cap=money(cap), consumed=money(consumed),
+                        amount=money(amount), remaining=money(cap - consumed)))
 
     @classmethod
     def find_valid(cls, suppliers, date):
@@ -332,17 +400,6 @@ class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
                     ]))
 
     @classmethod
-    def check_modification(cls, mode, records, values=None, external=False):
-        super().check_modification(
-            mode, records, values=values, external=external)
-        if mode == 'delete':
-            for record in records:
-                if record.state != 'draft':
-                    raise CertificationAccessError(gettext(
-                            'relief_certification.msg_certificate_delete_draft',
-                            certification=record.rec_name))
-
-    @classmethod
     def copy(cls, certifications, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('number', None)
@@ -351,7 +408,7 @@ class SupplierCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
 
 
 
-class ProductCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
+class ProductCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
     "Product Certification"
     __name__ = 'relief.product.certification'
     _history = True
@@ -403,8 +460,6 @@ class ProductCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
                         RangeOverlap),
                     where=t.state == 'certified'),
                 'relief_certification.msg_product_period_overlap'),
-            ('dates', Check(t, t.valid_to >= t.valid_from),
-                'relief_certification.msg_certificate_dates'),
             ]
         cls._sql_indexes.add(
             Index(t, (t.template, Index.Range()), (t.supplier, Index.Range()),
@@ -426,6 +481,9 @@ class ProductCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    _editable_fields = _CertificateMixin._editable_fields | {
+        'capacity', 'capacity_uom'}
 
     @classmethod
     def default_state(cls):
@@ -470,17 +528,6 @@ class ProductCertification(_ValidityMixin, Workflow, ModelSQL, ModelView):
     @Workflow.transition('revoked')
     def revoke(cls, certifications):
         pass
-
-    @classmethod
-    def check_modification(cls, mode, records, values=None, external=False):
-        super().check_modification(
-            mode, records, values=values, external=external)
-        if mode == 'delete':
-            for record in records:
-                if record.state != 'draft':
-                    raise CertificationAccessError(gettext(
-                            'relief_certification.msg_certificate_delete_draft',
-                            certification=record.rec_name))
 
     @classmethod
     def copy(cls, certifications, default=None):
@@ -590,9 +637,26 @@ class CatalogueEntry(Workflow, ModelSQL, ModelView):
     @Workflow.transition('listed')
     def list_(cls, entries):
         Date = Pool().get('ir.date')
+        today = Date.today()
         cls.write([e for e in entries if not e.listed], {
-                'listed': Date.today(),
+                'listed': today,
                 })
+        cls.check_certified(entries)
+
+    @classmethod
+    def check_certified(cls, entries):
+        "Refuse to list products without a certification in force then"
+        ProductCertification = Pool().get('relief.product.certification')
+        certifications = ProductCertification.search([
+                ('template', 'in', [e.template.id for e in entries]),
+                ('state', '=', 'certified'),
+                ])
+        for entry in entries:
+            if not any(c.template == entry.template
+                    and c.valid_on(entry.listed) for c in certifications):
+                raise CertificationError(gettext(
+                        'relief_certification.msg_catalogue_not_certified',
+                        product=entry.template.rec_name, date=entry.listed))
 
     @classmethod
     @ModelView.button

@@ -46,12 +46,12 @@ class Template(metaclass=PoolMeta):
         _, operator, value = clause[:3]
         listed = bool(value) == (operator == '=')
         domain = [
-            ('catalogue_entries.listed', '<=', date),
+            ('listed', '<=', date),
             ['OR',
-                ('catalogue_entries.delisted', '=', None),
-                ('catalogue_entries.delisted', '>', date),
+                ('delisted', '=', None),
+                ('delisted', '>', date),
                 ],
-            ('catalogue_entries.state', 'in', ['listed', 'delisted']),
+            ('state', 'in', ['listed', 'delisted']),
             ]
         if listed:
             return [('catalogue_entries', 'where', domain)]

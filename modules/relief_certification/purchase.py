@@ -3,40 +3,145 @@
 from collections import defaultdict
 from decimal import Decimal
 
+from sql import Conflict, Excluded, Literal, Null
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
+from sql.functions import DateTrunc, Function
+
+from trytond import backend
 
 from trytond.i18n import gettext
-from trytond.model import Index, ModelView, Workflow
+from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
+from .certification import HOLDING
 from .exceptions import NotCertifiedError
 
 # Purchases that consume a supplier's cap.
 CONSUMING = ['confirmed', 'processing', 'done']
 
 
-class Purchase(metaclass=PoolMeta):
-    __name__ = 'purchase.purchase'
+class _Strftime(Function):
+    __slots__ = ()
+    _function = 'STRFTIME'
+
+
+class Consumption(ModelSQL):
+    """Purchase Cap Consumption
+
+    What was confirmed from a supplier, per month: the running total that
+    the cap check reads, so that confirming costs the same whatever the
+    supplier's history (a cap period is a year, a quarter or a month: a
+    dozen rows at most).  Written only by Purchase.confirm and draft, under
+    the lock of the supplier's certifications; rebuild() recomputes it."""
+    __name__ = 'relief.purchase.consumption'
+
+    supplier = fields.Many2One(
+        'party.party', "Supplier", required=True, ondelete='CASCADE')
+    month = fields.Date("Month", required=True)
+    amount = fields.Numeric("Amount", digits=(16, 2), required=True)
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        # What relief_consumed reads: a range of one supplier's dates.
-        cls._sql_indexes.add(
-            Index(t, (t.party, Index.Range()),
-                (t.purchase_date, Index.Range()),
-                where=t.state.in_(CONSUMING)))
+        cls._sql_constraints += [
+            ('supplier_month_unique', Unique(t, t.supplier, t.month),
+                'relief_certification.msg_consumption_unique'),
+            ]
+
+    @classmethod
+    def __register__(cls, module):
+        exists = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exists:
+            # Purchases confirmed before the module was activated
+            cls.rebuild()
+
+    @classmethod
+    def add(cls, purchases, sign=1):
+        "Add (or with sign=-1 remove) the untaxed amount of purchases"
+        amounts = defaultdict(Decimal)
+        for purchase in purchases:
+            month = purchase._relief_date().replace(day=1)
+            amounts[purchase.party.id, month] += (
+                sign * purchase.untaxed_amount)
+        if not amounts:
+            return
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        # One statement, safe when two transactions add to a new month
+        cursor.execute(*table.insert(
+                [table.supplier, table.month, table.amount],
+                [[s, m, a] for (s, m), a in amounts.items()],
+                on_conflict=Conflict(table,
+                    indexed_columns=[table.supplier, table.month],
+                    columns=[table.amount],
+                    values=[table.amount + Excluded.amount])))
+
+    @classmethod
+    def rebuild(cls):
+        "Recompute every running total from the purchases (set-based)"
+        Purchase = Pool().get('purchase.purchase')
+        table = cls.__table__()
+        purchase = Purchase.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.delete())
+        if backend.name == 'sqlite':
+            # SQLite's date_trunc gives a timestamp text, not a date
+            month = _Strftime(Literal('%Y-%m-01'), purchase.purchase_date)
+        else:
+            month = DateTrunc('month', purchase.purchase_date)
+        cursor.execute(*table.insert(
+                [table.supplier, table.month, table.amount],
+                purchase.select(
+                    purchase.party, month,
+                    Sum(Coalesce(purchase.untaxed_amount_cache, 0)),
+                    where=purchase.state.in_(CONSUMING)
+                    & (purchase.purchase_date != Null),
+                    group_by=[purchase.party, month])))
+
+    @classmethod
+    def totals(cls, suppliers, start, end):
+        "Return the amount confirmed from each supplier between the months"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(
+                table.supplier, Sum(table.amount),
+                where=table.supplier.in_([s.id for s in suppliers])
+                & (table.month >= start.replace(day=1))
+                & (table.month <= end),
+                group_by=[table.supplier]))
+        return {s: Decimal(str(a)) for s, a in cursor}
+
+
+class Purchase(metaclass=PoolMeta):
+    __name__ = 'purchase.purchase'
 
     @classmethod
     @ModelView.button
     @Workflow.transition('confirmed')
     def confirm(cls, purchases):
+        pool = Pool()
+        Consumption = pool.get('relief.purchase.consumption')
+        # First: taking the lock may start the transaction again.
+        cls.lock_relief_caps(purchases)
         cls.check_relief_certification(purchases)
         cls.check_relief_cap(purchases)
         super().confirm(purchases)
+        Consumption.add(purchases)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, purchases):
+        pool = Pool()
+        Consumption = pool.get('relief.purchase.consumption')
+        confirmed = [p for p in purchases if p.state == 'confirmed']
+        # Before the drafting clears the amount caches
+        Consumption.add(confirmed, sign=-1)
+        super().draft(purchases)
 
     def _relief_date(self):
         Date = Pool().get('ir.date')
@@ -88,12 +193,24 @@ class Purchase(metaclass=PoolMeta):
                             supplier=purchase.party.rec_name, date=date))
 
     @classmethod
-    def check_relief_cap(cls, purchases):
-        """Refuse confirmations that would take a supplier past its cap.
+    def lock_relief_caps(cls, purchases):
+        """Lock the certifications of the relief purchases' suppliers.
 
-        The supplier's certification is locked first, so two purchases of one
-        supplier confirmed at the same time are checked one after the other.
-        """
+        Two purchases of one supplier confirmed at the same time are then
+        checked one after the other.  All the supplier's certifications are
+        locked: after a renewal two of them share a cap period."""
+        pool = Pool()
+        Certification = pool.get('relief.supplier.certification')
+        suppliers = {p.party.id for p in purchases if p._relief_lines()}
+        if suppliers:
+            Certification.lock(Certification.search([
+                        ('supplier', 'in', list(suppliers)),
+                        ('state', 'in', HOLDING),
+                        ], order=[('id', 'ASC')]))
+
+    @classmethod
+    def check_relief_cap(cls, purchases):
+        "Refuse confirmations that would take a supplier past its cap"
         pool = Pool()
         Certification = pool.get('relief.supplier.certification')
         by_certification = defaultdict(list)
@@ -105,28 +222,51 @@ class Purchase(metaclass=PoolMeta):
                 [purchase.party], date).get(purchase.party.id)
             if certification:
                 by_certification[certification].append(purchase)
-        if not by_certification:
-            return
-        Certification.lock(list(by_certification))
         for certification, c_purchases in by_certification.items():
             certification._check_cap(c_purchases)
 
     @classmethod
-    def relief_consumed(cls, suppliers, start, end, exclude=None):
-        "Return the untaxed amount purchased from each supplier in the period"
+    def relief_consumed(cls, suppliers, start, end):
+        """Return the untaxed amount purchased from each supplier in the period
+
+        The confirmed amount, less the goods the purchases will never
+        deliver: moves cancelled and ignored (handle shipment exception)."""
+        pool = Pool()
+        Consumption = pool.get('relief.purchase.consumption')
         if not suppliers:
             return {}
-        purchase = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        where = (purchase.party.in_([s.id for s in suppliers])
-            & purchase.state.in_(CONSUMING)
-            & (purchase.purchase_date >= start)
-            & (purchase.purchase_date <= end))
-        if exclude:
-            where &= ~purchase.id.in_([p.id for p in exclude])
-        cursor.execute(*purchase.select(
-                purchase.party,
-                Sum(Coalesce(purchase.untaxed_amount_cache, 0)),
-                where=where, group_by=[purchase.party]))
-        return {party: Decimal(str(amount)) for party, amount in cursor}
+        consumed = defaultdict(Decimal, Consumption.totals(
+                suppliers, start, end))
+        for supplier, amount in cls._relief_ignored(
+                suppliers, start, end).items():
+            consumed[supplier] -= amount
+        return consumed
 
+    @classmethod
+    def _relief_ignored(cls, suppliers, start, end):
+        "Return the amount of the ignored moves of each supplier's purchases"
+        pool = Pool()
+        Line = pool.get('purchase.line')
+        Ignored = pool.get('purchase.line-ignored-stock.move')
+        Move = pool.get('stock.move')
+        purchase = cls.__table__()
+        line = Line.__table__()
+        ignored = Ignored.__table__()
+        move = Move.__table__()
+        cursor = Transaction().connection.cursor()
+        # Ignored moves are few: the join starts from them.  A purchase
+        # line's moves are in the line's unit.
+        cursor.execute(*ignored
+            .join(move, condition=ignored.move == move.id)
+            .join(line, condition=ignored.purchase_line == line.id)
+            .join(purchase, condition=line.purchase == purchase.id)
+            .select(
+                purchase.party,
+                Sum(move.quantity * line.unit_price),
+                where=purchase.party.in_([s.id for s in suppliers])
+                & purchase.state.in_(CONSUMING)
+                & (purchase.purchase_date >= start)
+                & (purchase.purchase_date <= end),
+                group_by=[purchase.party]))
+        return {s: Decimal(str(a)).quantize(Decimal('0.01'))
+            for s, a in cursor}

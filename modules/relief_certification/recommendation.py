@@ -9,10 +9,9 @@ from trytond.modules.relief.excel import (
     Column, Layout, read_workbook, write_workbook)
 from trytond.modules.relief.exceptions import ExcelError
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
-
-from .certification import _ValidityMixin
 
 TITLE = "贫困县重点扶贫产品供应商推荐名录"
 UNIT, PREPARER, PHONE = "推荐单位（盖章）：", "填报人：", "联系方式："
@@ -333,9 +332,18 @@ class RecommendationImport(Wizard):
         return {f: getattr(self.result, f, 0) for f in fields}
 
 
-class RecommendationImportStart(_ValidityMixin, ModelView):
+class RecommendationImportStart(ModelView):
     "Import Recommended Suppliers (附件2)"
     __name__ = 'relief.recommendation.import.start'
+
+    valid_from = fields.Date(
+        "Valid From", required=True,
+        domain=[If(Eval('valid_to'), ('valid_from', '<=', Eval('valid_to')),
+                ())])
+    valid_to = fields.Date(
+        "Valid To", required=True,
+        domain=[If(Eval('valid_from'), ('valid_to', '>=', Eval('valid_from')),
+                ())])
 
     file = fields.Binary("File", required=True, filename='filename')
     filename = fields.Char("File Name")

@@ -10,7 +10,8 @@ the lock taken first).  Processing (invoices, moves) goes to the queue as
 with trytond-worker, so what is timed is the click.  Variants, interleaved
 in a random order each round:
 
-  no checks                 check_relief_certification/check_relief_cap off
+  no checks                 plain Tryton: the module's lock, checks and
+                            running total off
   checks                    the module as it is
   checks, history           a supplier with N earlier purchase lines
   no checks, history        the same supplier, checks off
@@ -236,6 +237,15 @@ def insert_history(name, supplier, model, count, per_purchase):
     return purchases
 
 
+def rebuild_consumption(cfg):
+    "Recompute the running totals after the history was inserted in SQL"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(cfg.database_name, 0) as transaction:
+        Pool(cfg.database_name).get('relief.purchase.consumption').rebuild()
+        transaction.commit()
+
+
 def quoted_copies(cfg, model, count):
     "count fresh quoted copies of model (ids)"
     proxy = cfg.get_proxy('purchase.purchase')
@@ -254,10 +264,15 @@ def timed_confirm(cfg, purchase_id, checks):
     patches = []
     if not checks:
         Purchase = Pool(cfg.database_name).get('purchase.purchase')
-        noop = classmethod(lambda cls, purchases: None)
+        Consumption = Pool(cfg.database_name).get(
+            'relief.purchase.consumption')
+        # Everything the module adds to a confirmation: plain Tryton
+        noop = classmethod(lambda cls, purchases, *a: None)
         patches = [
+            mock.patch.object(Purchase, 'lock_relief_caps', noop),
             mock.patch.object(Purchase, 'check_relief_certification', noop),
             mock.patch.object(Purchase, 'check_relief_cap', noop),
+            mock.patch.object(Consumption, 'add', noop),
             ]
     for patch in patches:
         patch.start()
@@ -338,7 +353,8 @@ def run(name, args, started):
     log(f"inserting {args.history:,} earlier purchase lines of supplier H")
     count = insert_history(name, suppliers['H'].id, models['H'].id,
         args.history, args.lines_per_purchase)
-    log(f"    ({count:,} purchases, set-based)")
+    rebuild_consumption(cfg)
+    log(f"    ({count:,} purchases, set-based; running totals rebuilt)")
 
     variants = {
         'no checks': ('E', False),
