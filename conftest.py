@@ -4,9 +4,12 @@
 
 pytest ignores unittest's load_tests protocol, so the doctest suites that
 trytond's load_doc_tests builds are collected here instead, with the same
-set-up, tear-down, checker and option flags as Tryton's own runner."""
+set-up and tear-down as Tryton's own runner.  Unlike Tryton's runner, a
+refusal's message is compared too (no IGNORE_EXCEPTION_DETAIL): a scenario
+shows every refusal with its message, so the message is part of the test."""
 import doctest
 import json
+import re
 
 import pytest
 
@@ -19,8 +22,7 @@ def pytest_collect_file(parent, file_path):
 class ScenarioFile(pytest.File):
 
     def collect(self):
-        from trytond.tests.test_tryton import (
-            doctest_checker, doctest_setup, doctest_teardown)
+        from trytond.tests.test_tryton import doctest_setup, doctest_teardown
         config = self.path.with_suffix('.json')
         configs = json.loads(config.read_text()) if config.exists() else [{}]
         for i, globs in enumerate(configs):
@@ -28,7 +30,32 @@ class ScenarioFile(pytest.File):
                 f'{self.path.name}[{i}]')
             yield ScenarioItem.from_parent(
                 self, name=name, globs=globs, setup=doctest_setup,
-                teardown=doctest_teardown, checker=doctest_checker)
+                teardown=doctest_teardown, checker=MessageChecker())
+
+
+# The last line of a traceback: "package.module.NameError: message"
+EXCEPTION = re.compile(r'^(?:\w+\.)*(\w+: .*?)(?: -)?\s*$', re.S)
+
+
+def _checker_class():
+    from trytond.tests.test_tryton import OutputChecker
+
+    class MessageChecker(OutputChecker):
+        """Compare an exception's name (without its module) and message
+        (without the empty description trytond appends: "message - ")"""
+
+        def check_output(self, want, got, optionflags):
+            if (EXCEPTION.match(want) and '\n' not in want.rstrip('\n')
+                    and (match := EXCEPTION.match(got))
+                    and '\n' not in got.rstrip('\n')):
+                got = match.group(1) + '\n'
+                want = EXCEPTION.match(want).group(1) + '\n'
+            return super().check_output(want, got, optionflags)
+    return MessageChecker
+
+
+def MessageChecker():
+    return _checker_class()()
 
 
 class ScenarioItem(pytest.Item):
@@ -41,8 +68,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self):
         from trytond import backend
         from trytond.tests.test_tryton import STRIP_DECIMAL
-        flags = (doctest.REPORT_ONLY_FIRST_FAILURE | doctest.ELLIPSIS
-            | doctest.IGNORE_EXCEPTION_DETAIL)
+        flags = doctest.REPORT_ONLY_FIRST_FAILURE | doctest.ELLIPSIS
         if backend.name == 'sqlite':
             flags |= STRIP_DECIMAL
         text = self.path.read_text(encoding='utf-8')

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Conflict, Excluded, Literal, Null
+from sql import Conflict, Literal, Null, Table, _Excluded
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 from sql.functions import DateTrunc, Function
@@ -20,6 +20,20 @@ from .exceptions import NotCertifiedError
 
 # Purchases that consume a supplier's cap.
 CONSUMING = ['confirmed', 'processing', 'done']
+
+
+class _LowerExcluded(_Excluded):
+    # python-sql quotes "EXCLUDED", which PostgreSQL does not know: its
+    # pseudo-table is excluded, in lower case.
+    def __init__(self):
+        Table.__init__(self, 'excluded')
+
+    @property
+    def alias(self):
+        return 'excluded'
+
+
+Excluded = _LowerExcluded()
 
 
 class _Strftime(Function):
@@ -79,6 +93,10 @@ class Consumption(ModelSQL):
                     indexed_columns=[table.supplier, table.month],
                     columns=[table.amount],
                     values=[table.amount + Excluded.amount])))
+        if sign < 0:
+            # What rebuild() would not create: a month with nothing left
+            cursor.execute(*table.delete(where=(table.amount == 0)
+                    & table.supplier.in_([s for s, _ in amounts])))
 
     @classmethod
     def rebuild(cls):
@@ -93,14 +111,18 @@ class Consumption(ModelSQL):
             month = _Strftime(Literal('%Y-%m-01'), purchase.purchase_date)
         else:
             month = DateTrunc('month', purchase.purchase_date)
+        # A subquery: PostgreSQL does not see that two parameters of the
+        # month expression (in SELECT and GROUP BY) are the same.
+        months = purchase.select(
+            purchase.party.as_('supplier'), month.as_('month'),
+            Coalesce(purchase.untaxed_amount_cache, 0).as_('amount'),
+            where=purchase.state.in_(CONSUMING)
+            & (purchase.purchase_date != Null))
         cursor.execute(*table.insert(
                 [table.supplier, table.month, table.amount],
-                purchase.select(
-                    purchase.party, month,
-                    Sum(Coalesce(purchase.untaxed_amount_cache, 0)),
-                    where=purchase.state.in_(CONSUMING)
-                    & (purchase.purchase_date != Null),
-                    group_by=[purchase.party, month])))
+                months.select(
+                    months.supplier, months.month, Sum(months.amount),
+                    group_by=[months.supplier, months.month])))
 
     @classmethod
     def totals(cls, suppliers, start, end):

@@ -1,10 +1,38 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
+from decimal import Decimal
 
-from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+
+
+def confirmed_purchase(supplier, date, amount):
+    "Confirm a purchase of a line without product (no relief check)"
+    Purchase = Pool().get('purchase.purchase')
+    purchase, = Purchase.create([{
+                'party': supplier.id,
+                'invoice_address': supplier.addresses[0].id,
+                'purchase_date': date,
+                'lines': [('create', [{
+                                'description': "Kiwis",
+                                'quantity': 1,
+                                'unit_price': amount,
+                                }])],
+                }])
+    Purchase.quote([purchase])
+    Purchase.confirm([purchase])
+    return purchase
+
+
+def consumption_rows():
+    "The running totals as a set of (supplier, month, amount)"
+    Consumption = Pool().get('relief.purchase.consumption')
+    return {(r['supplier'], r['month'], r['amount'])
+        for r in Consumption.search_read(
+            [], fields_names=['supplier', 'month', 'amount'])}
 
 
 class ReliefCertificationTestCase(CompanyTestMixin, ModuleTestCase):
@@ -32,6 +60,67 @@ class ReliefCertificationTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(
             Certification.cap_period(dt.date(2024, 12, 15)),
             (dt.date(2024, 12, 1), dt.date(2024, 12, 31)))
+
+    @with_transaction()
+    def test_consumption_matches_rebuild(self):
+        "The running totals kept by confirm and draft are what rebuild finds"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Purchase = pool.get('purchase.purchase')
+        Consumption = pool.get('relief.purchase.consumption')
+        company = create_company()
+        with set_company(company):
+            supplier1, supplier2 = Party.create([
+                    {'name': name, 'addresses': [('create', [{}])]}
+                    for name in ["Supplier 1", "Supplier 2"]])
+            jan, feb = dt.date(2024, 1, 1), dt.date(2024, 2, 1)
+            for supplier, date, amount in [
+                    (supplier1, dt.date(2024, 1, 10), Decimal(100)),
+                    (supplier1, dt.date(2024, 1, 20), Decimal(40)),
+                    (supplier1, dt.date(2024, 2, 5), Decimal(7)),
+                    (supplier2, dt.date(2024, 1, 31), Decimal(1000)),
+                    ]:
+                confirmed_purchase(supplier, date, amount)
+            drafted = confirmed_purchase(
+                supplier2, dt.date(2024, 1, 2), Decimal(300))
+            Purchase.draft([drafted])
+
+            rows = consumption_rows()
+            Consumption.rebuild()
+
+            self.assertEqual(drafted.state, 'draft')
+            self.assertEqual(rows, {
+                    (supplier1.id, jan, Decimal(140)),
+                    (supplier1.id, feb, Decimal(7)),
+                    (supplier2.id, jan, Decimal(1000)),
+                    })
+            self.assertEqual(consumption_rows(), rows)
+
+    @with_transaction()
+    def test_consumption_add(self):
+        "Adding to a supplier's month adds to its total"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Consumption = pool.get('relief.purchase.consumption')
+        company = create_company()
+        with set_company(company):
+            supplier, = Party.create([
+                    {'name': "Supplier", 'addresses': [('create', [{}])]}])
+            purchase = confirmed_purchase(
+                supplier, dt.date(2024, 3, 15), Decimal('12.50'))
+
+            Consumption.add([purchase])
+            Consumption.add([purchase, purchase])
+
+            month = dt.date(2024, 3, 1)
+            self.assertEqual(consumption_rows(), {
+                    (supplier.id, month, Decimal(50))})
+            self.assertEqual(
+                Consumption.totals([supplier], month, dt.date(2024, 3, 31)),
+                {supplier.id: Decimal(50)})
+            Consumption.add([purchase], sign=-1)
+            self.assertEqual(consumption_rows(), {
+                    (supplier.id, month, Decimal('37.50'))})
 
 
 del ModuleTestCase
