@@ -41,8 +41,9 @@ DATABASE = "relief_browser" + (
     else "")
 LOGIN = "backoffice"
 ROOT_MENU = ("消费帮扶", "Consumption Assistance")
-LOG = VAR / "browser-trytond.log"
-SCREENSHOT = VAR / "screenshots" / "relief-menu.png"
+# Per database: scripts/test runs both backends at once.
+LOG = VAR / f"{DATABASE}-trytond.log"
+SCREENSHOT = VAR / "screenshots" / f"{DATABASE}-menu.png"
 CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -110,7 +111,7 @@ def server():
     url = f"http://127.0.0.1:{port}/"
     # config/trytond.conf names port 8000 and a file beats the environment,
     # so a second file, read last, moves the server to the free port.
-    listen = VAR / "browser-trytond.conf"
+    listen = VAR / f"{DATABASE}-trytond.conf"
     listen.write_text(f"[web]\nlisten = 127.0.0.1:{port}\n")
     # -d loads the database's pool at start-up: trytond 8.0.12 answers a
     # first login to a database it has not loaded with KeyError 'res.user'.
@@ -197,8 +198,9 @@ def test_login_and_open_relief_menu(server, browser):
             return wait.until(condition)
         except Exception:
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            browser.save_screenshot(str(SCREENSHOT.with_name("failure.png")))
-            pytest.fail(f"{what} (see var/screenshots/failure.png)\n"
+            browser.save_screenshot(str(SCREENSHOT.with_name(
+                f"{DATABASE}-failure.png")))
+            pytest.fail(f"{what} (see var/screenshots/{DATABASE}-failure.png)\n"
                 + _log_tail())
 
     # The hash names the database, so the dialog needs no choice of one.

@@ -9,7 +9,6 @@ from sql.conditionals import Coalesce
 from sql.functions import DateTrunc, Function
 
 from trytond import backend
-
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool, PoolMeta
@@ -135,7 +134,9 @@ class Consumption(ModelSQL):
                 & (table.month >= start.replace(day=1))
                 & (table.month <= end),
                 group_by=[table.supplier]))
-        return {s: Decimal(str(a)) for s, a in cursor}
+        # SQLite adds NUMERIC as floats
+        return {s: Decimal(str(a)).quantize(Decimal('0.01'))
+            for s, a in cursor}
 
 
 class Purchase(metaclass=PoolMeta):
