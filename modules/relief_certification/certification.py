@@ -1,12 +1,13 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
-import operator as op
 from collections import defaultdict
 from decimal import Decimal
 
 from sql import Null
-from sql.operators import Equal
+from sql.aggregate import Sum
+from sql.conditionals import Case, Coalesce
+from sql.operators import Equal, Sub
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -123,12 +124,14 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
         help="Leave empty to use poor people × the amount per person "
         "of the rule in force in the county.")
     cap = fields.Function(
-        fields.Numeric("Purchase Cap", digits=(16, 2)), 'get_cap_figures')
+        fields.Numeric("Purchase Cap", digits=(16, 2)), 'get_cap_figures',
+        searcher='search_cap_figures')
     consumed = fields.Function(
-        fields.Numeric("Purchased", digits=(16, 2)), 'get_cap_figures')
+        fields.Numeric("Purchased", digits=(16, 2)), 'get_cap_figures',
+        searcher='search_cap_figures')
     remaining = fields.Function(
         fields.Numeric("Remaining", digits=(16, 2)), 'get_cap_figures',
-        searcher='search_remaining')
+        searcher='search_cap_figures')
     products = fields.One2Many(
         'relief.product.certification', 'supplier_certification',
         "Products")
@@ -307,20 +310,67 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
         return start, end - dt.timedelta(days=1)
 
     @classmethod
-    def search_remaining(cls, name, clause):
-        # The cap follows rules up the county tree, so it is not a column:
-        # compute the figures of the certificates that can still be used
-        # (a few hundred) and filter them.
+    def _cap_figure_columns(cls, table):
+        """Return the SQL expressions of cap, consumed and remaining of the
+        certifications of table, for the period of the context's date.
+
+        The same figures as get_cap_figures, for searching and sorting: the
+        amount per person of each county (rules walk up the county tree) is
+        computed first, a CASE over the few hundred counties."""
+        pool = Pool()
+        Rule = pool.get('relief.rule')
+        Subdivision = pool.get('country.subdivision')
+        Purchase = pool.get('purchase.purchase')
+        Consumption = pool.get('relief.purchase.consumption')
+        Date = pool.get('ir.date')
+        date = Transaction().context.get('date') or Date.today()
+        start, end = cls.cap_period(date)
+        per_person = {c: v for c, v in Rule.get_values(
+                'purchase_cap_per_person',
+                Subdivision.search([('relief_level', '=', 'county')]),
+                date).items() if v is not None}
+        per_county = Case(
+            *((table.county == c, v) for c, v in per_person.items()),
+            else_=Null) if per_person else Null
+        cap = Coalesce(table.cap_amount, table.poor_people * per_county)
+        consumption = Consumption.__table__()
+        confirmed = consumption.select(
+            Coalesce(Sum(consumption.amount), 0),
+            where=(consumption.supplier == table.supplier)
+            & (consumption.month >= start) & (consumption.month <= end))
+        ignored = Purchase._relief_ignored_query(table.supplier, start, end)
+        # Sub, not "-": between two queries, python-sql's "-" is EXCEPT
+        consumed = Sub(confirmed, ignored)
+        return {
+            'cap': cap,
+            'consumed': consumed,
+            'remaining': cap - consumed,
+            }
+
+    @classmethod
+    def search_cap_figures(cls, name, clause):
+        table = cls.__table__()
         _, operator, value = clause[:3]
-        compare = {
-            '=': op.eq, '!=': op.ne, '<': op.lt, '<=': op.le,
-            '>': op.gt, '>=': op.ge,
-            }[operator]
-        records = cls.search([('state', 'in', ['certified', 'suspended'])])
-        return [('id', 'in', [
-                    r.id for r in records
-                    if r.remaining is not None
-                    and compare(r.remaining, value)])]
+        Operator = fields.SQL_OPERATORS[operator]
+        # The Numeric field's SQL typing (SQLite stores decimals as text)
+        field = cls._fields[name]._field
+        column = field._domain_column(
+            operator, cls._cap_figure_columns(table)[name])
+        value = field._domain_value(operator, value)
+        return [('id', 'in', table.select(
+                    table.id, where=Operator(column, value)))]
+
+    def _order_cap_figure(name):
+        def order(cls, tables):
+            table, _ = tables[None]
+            return [cls._fields[name]._field._domain_column(
+                    '=', cls._cap_figure_columns(table)[name])]
+        return classmethod(order)
+
+    order_cap = _order_cap_figure('cap')
+    order_consumed = _order_cap_figure('consumed')
+    order_remaining = _order_cap_figure('remaining')
+    del _order_cap_figure
 
     def _check_cap(self, purchases):
         "Check that purchases fit in what remains of the cap in their period"

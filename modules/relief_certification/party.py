@@ -48,7 +48,13 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def search_relief_remaining(cls, name, clause):
+        Date = Pool().get('ir.date')
         _, operator, value = clause[:3]
+        today = Date.today()
+        # The figures shown are those of the certification valid today
         return [('relief_certifications', 'where', [
                     ('remaining', operator, value),
+                    ('state', '=', 'certified'),
+                    ('valid_from', '<=', today),
+                    ('valid_to', '>=', today),
                     ])]

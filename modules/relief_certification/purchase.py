@@ -266,8 +266,9 @@ class Purchase(metaclass=PoolMeta):
         return consumed
 
     @classmethod
-    def _relief_ignored(cls, suppliers, start, end):
-        "Return the amount of the ignored moves of each supplier's purchases"
+    def _relief_ignored_join(cls, start, end):
+        """Return the join of the ignored moves of the purchases in the
+        period, their purchase table, the amount column and the condition"""
         pool = Pool()
         Line = pool.get('purchase.line')
         Ignored = pool.get('purchase.line-ignored-stock.move')
@@ -276,20 +277,33 @@ class Purchase(metaclass=PoolMeta):
         line = Line.__table__()
         ignored = Ignored.__table__()
         move = Move.__table__()
-        cursor = Transaction().connection.cursor()
         # Ignored moves are few: the join starts from them.  A purchase
         # line's moves are in the line's unit.
-        cursor.execute(*ignored
+        join = (ignored
             .join(move, condition=ignored.move == move.id)
             .join(line, condition=ignored.purchase_line == line.id)
-            .join(purchase, condition=line.purchase == purchase.id)
-            .select(
-                purchase.party,
-                Sum(move.quantity * line.unit_price),
-                where=purchase.party.in_([s.id for s in suppliers])
-                & purchase.state.in_(CONSUMING)
-                & (purchase.purchase_date >= start)
-                & (purchase.purchase_date <= end),
+            .join(purchase, condition=line.purchase == purchase.id))
+        where = (purchase.state.in_(CONSUMING)
+            & (purchase.purchase_date >= start)
+            & (purchase.purchase_date <= end))
+        return join, purchase, move.quantity * line.unit_price, where
+
+    @classmethod
+    def _relief_ignored(cls, suppliers, start, end):
+        "Return the amount of the ignored moves of each supplier's purchases"
+        join, purchase, amount, where = cls._relief_ignored_join(start, end)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*join.select(
+                purchase.party, Sum(amount),
+                where=where & purchase.party.in_([s.id for s in suppliers]),
                 group_by=[purchase.party]))
         return {s: Decimal(str(a)).quantize(Decimal('0.01'))
             for s, a in cursor}
+
+    @classmethod
+    def _relief_ignored_query(cls, supplier, start, end):
+        "The same amount as a subquery for the supplier column"
+        join, purchase, amount, where = cls._relief_ignored_join(start, end)
+        return join.select(
+            Coalesce(Sum(amount), 0),
+            where=where & (purchase.party == supplier))
