@@ -24,6 +24,13 @@ POVERTY_STATUSES = [
 class Subdivision(metaclass=PoolMeta):
     __name__ = 'country.subdivision'
 
+    @classmethod
+    def on_modification(cls, mode, subdivisions, field_names=None):
+        super().on_modification(mode, subdivisions, field_names=field_names)
+        if mode != 'create' and (not field_names or 'parent' in field_names):
+            # Rules are looked up the subdivision tree
+            Pool().get('relief.rule')._get_values_cache.clear()
+
     gbt2260_code = fields.Char(
         "GB/T 2260 Code", size=6,
         help="The six-digit administrative division code.")

@@ -2,6 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 from sql.operators import Equal
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import Exclude, Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -15,6 +16,7 @@ from .exceptions import RuleValidationError
 class Rule(ModelSQL, ModelView):
     "Consumption Assistance Rule"
     __name__ = 'relief.rule'
+    _get_values_cache = Cache('relief.rule.get_values', context=False)
 
     jurisdiction = fields.Many2One(
         'country.subdivision', "Jurisdiction", required=True,
@@ -111,6 +113,11 @@ class Rule(ModelSQL, ModelView):
                         rule=rule.rec_name, value=rule.value))
 
     @classmethod
+    def on_modification(cls, mode, rules, field_names=None):
+        super().on_modification(mode, rules, field_names=field_names)
+        cls._get_values_cache.clear()
+
+    @classmethod
     def get_values(cls, kind, subdivisions, date=None):
         """Return the value of the rule of kind in force on date for each
         subdivision, walking up to its city and province when it has none
@@ -119,6 +126,16 @@ class Rule(ModelSQL, ModelView):
         Date = pool.get('ir.date')
         if date is None:
             date = Date.today()
+        # Checked on every confirmation: rules seldom change, so cache.
+        key = (kind, tuple(sorted(s.id for s in subdivisions)), date)
+        values = cls._get_values_cache.get(key)
+        if values is None:
+            values = cls._get_values(kind, subdivisions, date)
+            cls._get_values_cache.set(key, values)
+        return values
+
+    @classmethod
+    def _get_values(cls, kind, subdivisions, date):
         chains = {s.id: cls._ancestors(s) for s in subdivisions}
         jurisdictions = {j for chain in chains.values() for j in chain}
         rules = cls.search([

@@ -381,7 +381,6 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
         for purchase in purchases:
             by_period[self.cap_period(purchase._relief_date())].append(
                 purchase)
-        lang = Lang.get()
         for (start, end), p_purchases in by_period.items():
             # The cap as shown on the certification on the purchase date
             date = max(p._relief_date() for p in p_purchases)
@@ -393,6 +392,7 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
                 self.supplier.id, Decimal(0))
             amount = sum(p.untaxed_amount for p in p_purchases)
             if consumed + amount > cap:
+                lang = Lang.get()
                 currency = p_purchases[0].currency
 
                 def money(value):

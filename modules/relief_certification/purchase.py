@@ -3,10 +3,11 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Conflict, Literal, Null, Table, _Excluded
+from sql import Conflict, Literal, Null, Table, Union, _Excluded
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 from sql.functions import DateTrunc, Function
+from sql.operators import Neg
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -148,10 +149,9 @@ class Purchase(metaclass=PoolMeta):
     def confirm(cls, purchases):
         pool = Pool()
         Consumption = pool.get('relief.purchase.consumption')
-        # First: taking the lock may start the transaction again.
-        cls.lock_relief_caps(purchases)
-        cls.check_relief_certification(purchases)
-        cls.check_relief_cap(purchases)
+        cls.serialize_relief_caps(purchases)
+        certifications = cls.check_relief_certification(purchases)
+        cls.check_relief_cap(purchases, certifications)
         super().confirm(purchases)
         Consumption.add(purchases)
 
@@ -177,11 +177,15 @@ class Purchase(metaclass=PoolMeta):
 
     @classmethod
     def check_relief_certification(cls, purchases):
-        "Refuse relief products not certified and listed on the date"
+        """Refuse relief products not certified and listed on the date
+
+        Return the supplier certification of each purchase of relief
+        products (by id)."""
         pool = Pool()
         SupplierCertification = pool.get('relief.supplier.certification')
         ProductCertification = pool.get('relief.product.certification')
         Entry = pool.get('relief.catalogue.entry')
+        certifications = {}
         for purchase in purchases:
             lines = purchase._relief_lines()
             if not lines:
@@ -196,6 +200,7 @@ class Purchase(metaclass=PoolMeta):
                         purchase=purchase.rec_name,
                         supplier=purchase.party.rec_name,
                         product=lines[0].product.rec_name, date=date))
+            certifications[purchase.id] = supplier
             products = ProductCertification.find_valid(
                 [(t, purchase.party) for t in templates], date)
             listed = Entry.listed_on(templates, date)
@@ -214,37 +219,50 @@ class Purchase(metaclass=PoolMeta):
                             purchase=purchase.rec_name,
                             product=line.product.rec_name,
                             supplier=purchase.party.rec_name, date=date))
+        return certifications
 
     @classmethod
-    def lock_relief_caps(cls, purchases):
-        """Lock the certifications of the relief purchases' suppliers.
+    def serialize_relief_caps(cls, purchases):
+        """Make confirmations of one supplier's relief purchases serialize.
 
-        Two purchases of one supplier confirmed at the same time are then
-        checked one after the other.  All the supplier's certifications are
-        locked: after a renewal two of them share a cap period."""
+        Each one updates the rows of the supplier's certifications: of two
+        transactions confirming at the same time, the second waits for the
+        first and, once the first is committed, fails with a serialization
+        error (PostgreSQL's repeatable read) and is run again by trytond,
+        this time seeing what the first consumed.  Unlike Model.lock, this
+        costs no restart when nobody else confirms for the supplier.  All
+        the supplier's certificates: after a renewal two share a period."""
         pool = Pool()
         Certification = pool.get('relief.supplier.certification')
         suppliers = {p.party.id for p in purchases if p._relief_lines()}
-        if suppliers:
-            Certification.lock(Certification.search([
-                        ('supplier', 'in', list(suppliers)),
-                        ('state', 'in', HOLDING),
-                        ], order=[('id', 'ASC')]))
+        if not suppliers:
+            return
+        table = Certification.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [table.write_date], [table.write_date],
+                where=table.supplier.in_(list(suppliers))
+                & table.state.in_(HOLDING)))
 
     @classmethod
-    def check_relief_cap(cls, purchases):
+    def check_relief_cap(cls, purchases, certifications=None):
         "Refuse confirmations that would take a supplier past its cap"
         pool = Pool()
         Certification = pool.get('relief.supplier.certification')
+        if certifications is None:
+            certifications = {}
+            for purchase in purchases:
+                if purchase._relief_lines():
+                    certification = Certification.find_valid(
+                        [purchase.party], purchase._relief_date()).get(
+                        purchase.party.id)
+                    if certification:
+                        certifications[purchase.id] = certification
         by_certification = defaultdict(list)
         for purchase in purchases:
-            if not purchase._relief_lines():
-                continue
-            date = purchase._relief_date()
-            certification = Certification.find_valid(
-                [purchase.party], date).get(purchase.party.id)
-            if certification:
-                by_certification[certification].append(purchase)
+            if purchase.id in certifications:
+                by_certification[certifications[purchase.id]].append(
+                    purchase)
         for certification, c_purchases in by_certification.items():
             certification._check_cap(c_purchases)
 
@@ -252,18 +270,34 @@ class Purchase(metaclass=PoolMeta):
     def relief_consumed(cls, suppliers, start, end):
         """Return the untaxed amount purchased from each supplier in the period
 
-        The confirmed amount, less the goods the purchases will never
-        deliver: moves cancelled and ignored (handle shipment exception)."""
+        The confirmed amount (the running totals), less the goods the
+        purchases will never deliver: moves cancelled and ignored (handle
+        shipment exception).  One query."""
         pool = Pool()
         Consumption = pool.get('relief.purchase.consumption')
         if not suppliers:
             return {}
-        consumed = defaultdict(Decimal, Consumption.totals(
-                suppliers, start, end))
-        for supplier, amount in cls._relief_ignored(
-                suppliers, start, end).items():
-            consumed[supplier] -= amount
-        return consumed
+        ids = [s.id for s in suppliers]
+        consumption = Consumption.__table__()
+        join, purchase, amount, where = cls._relief_ignored_join(start, end)
+        amounts = Union(
+            consumption.select(
+                consumption.supplier.as_('supplier'),
+                consumption.amount.as_('amount'),
+                where=consumption.supplier.in_(ids)
+                & (consumption.month >= start.replace(day=1))
+                & (consumption.month <= end)),
+            join.select(
+                purchase.party.as_('supplier'), Neg(amount).as_('amount'),
+                where=where & purchase.party.in_(ids)),
+            all_=True)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*amounts.select(
+                amounts.supplier, Sum(amounts.amount),
+                group_by=[amounts.supplier]))
+        # SQLite adds NUMERIC as floats
+        return {s: Decimal(str(a)).quantize(Decimal('0.01'))
+            for s, a in cursor}
 
     @classmethod
     def _relief_ignored_join(cls, start, end):
@@ -287,18 +321,6 @@ class Purchase(metaclass=PoolMeta):
             & (purchase.purchase_date >= start)
             & (purchase.purchase_date <= end))
         return join, purchase, move.quantity * line.unit_price, where
-
-    @classmethod
-    def _relief_ignored(cls, suppliers, start, end):
-        "Return the amount of the ignored moves of each supplier's purchases"
-        join, purchase, amount, where = cls._relief_ignored_join(start, end)
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*join.select(
-                purchase.party, Sum(amount),
-                where=where & purchase.party.in_([s.id for s in suppliers]),
-                group_by=[purchase.party]))
-        return {s: Decimal(str(a)).quantize(Decimal('0.01'))
-            for s, a in cursor}
 
     @classmethod
     def _relief_ignored_query(cls, supplier, start, end):

@@ -10,8 +10,8 @@ the lock taken first).  Processing (invoices, moves) goes to the queue as
 with trytond-worker, so what is timed is the click.  Variants, interleaved
 in a random order each round:
 
-  no checks                 plain Tryton: the module's lock, checks and
-                            running total off
+  no checks                 plain Tryton: the module's serialization,
+                            checks and running total off
   checks                    the module as it is
   checks, history           a supplier with N earlier purchase lines
   no checks, history        the same supplier, checks off
@@ -142,7 +142,6 @@ def set_up(cfg):
         template = Template(name=name, type='goods', relief=True,
             purchasable=True, default_uom=unit, list_price=Decimal(20))
         template.save()
-        Entry(template=template).click('list_')
         products.append(template.products[0])
 
     Certification = Model.get('relief.supplier.certification')
@@ -165,6 +164,9 @@ def set_up(cfg):
                 valid_from=certification.valid_from,
                 valid_to=certification.valid_to).click('certify')
         suppliers[code] = supplier
+    # Listed once certified
+    for product in products:
+        Entry(template=product.template).click('list_')
     return products, suppliers
 
 
@@ -269,7 +271,7 @@ def timed_confirm(cfg, purchase_id, checks):
         # Everything the module adds to a confirmation: plain Tryton
         noop = classmethod(lambda cls, purchases, *a: None)
         patches = [
-            mock.patch.object(Purchase, 'lock_relief_caps', noop),
+            mock.patch.object(Purchase, 'serialize_relief_caps', noop),
             mock.patch.object(Purchase, 'check_relief_certification', noop),
             mock.patch.object(Purchase, 'check_relief_cap', noop),
             mock.patch.object(Consumption, 'add', noop),
