@@ -297,7 +297,7 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
         "Return the first and last day of the cap period containing date"
         pool = Pool()
         Configuration = pool.get('relief.configuration')
-        period = Configuration(1).purchase_cap_period or 'year'
+        period = Configuration.get_purchase_cap_period()
         if period == 'month':
             start = date.replace(day=1)
             end = (start + dt.timedelta(days=32)).replace(day=1)

@@ -7,12 +7,13 @@ from sql import Conflict, Literal, Null, Table, Union, _Excluded
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 from sql.functions import DateTrunc, Function
-from sql.operators import Neg
+from sql.operators import Exists, Neg
 
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool, PoolMeta
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 from .certification import HOLDING
@@ -149,10 +150,13 @@ class Purchase(metaclass=PoolMeta):
     def confirm(cls, purchases):
         pool = Pool()
         Consumption = pool.get('relief.purchase.consumption')
-        cls.serialize_relief_caps(purchases)
-        certifications = cls.check_relief_certification(purchases)
-        cls.check_relief_cap(purchases, certifications)
+        templates = cls._relief_templates(purchases)
+        holding = cls.serialize_relief_caps(purchases, templates)
+        certifications = cls.check_relief_certification(
+            purchases, templates, holding)
         super().confirm(purchases)
+        # After confirming: the amounts are computed and stored once.
+        cls.check_relief_cap(purchases, certifications)
         Consumption.add(purchases)
 
     @classmethod
@@ -167,62 +171,123 @@ class Purchase(metaclass=PoolMeta):
         super().draft(purchases)
 
     def _relief_date(self):
+        "The purchase date, as confirming sets it"
         Date = Pool().get('ir.date')
+        if self.purchase_date:
+            return self.purchase_date
         with Transaction().set_context(company=self.company.id):
-            return self.purchase_date or Date.today()
-
-    def _relief_lines(self):
-        return [l for l in self.lines
-            if l.type == 'line' and l.product and l.product.template.relief]
+            return Date.today()
 
     @classmethod
-    def check_relief_certification(cls, purchases):
-        """Refuse relief products not certified and listed on the date
-
-        Return the supplier certification of each purchase of relief
-        products (by id)."""
+    def _relief_templates(cls, purchases):
+        """Return the relief products of each purchase that has some, in one
+        query: {purchase id: {template id: (certified for the supplier,
+        listed)}} on the purchase date (as ProductCertification.find_valid
+        and CatalogueEntry.listed_on say)"""
         pool = Pool()
-        SupplierCertification = pool.get('relief.supplier.certification')
+        Line = pool.get('purchase.line')
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
         ProductCertification = pool.get('relief.product.certification')
         Entry = pool.get('relief.catalogue.entry')
+        Date = pool.get('ir.date')
+        purchase = cls.__table__()
+        line = Line.__table__()
+        product = Product.__table__()
+        template = Template.__table__()
+        certification = ProductCertification.__table__()
+        entry = Entry.__table__()
+        # What confirming sets as the purchase date when there is none
+        date = Coalesce(purchase.purchase_date, Date.today())
+        certified = Exists(certification.select(Literal(1),
+                where=(certification.template == template.id)
+                & (certification.supplier == purchase.party)
+                & (certification.state == 'certified')
+                & (certification.valid_from <= date)
+                & (certification.valid_to >= date)))
+        listed = Exists(entry.select(Literal(1),
+                where=(entry.template == template.id)
+                & entry.state.in_(['listed', 'delisted'])
+                & (entry.listed <= date)
+                & ((entry.delisted == Null) | (entry.delisted > date))))
+        cursor = Transaction().connection.cursor()
+        result = defaultdict(dict)
+        for sub_ids in grouped_slice([p.id for p in purchases]):
+            cursor.execute(*line
+                .join(purchase, condition=line.purchase == purchase.id)
+                .join(product, condition=line.product == product.id)
+                .join(template, condition=product.template == template.id)
+                .select(line.purchase, template.id, certified, listed,
+                    where=reduce_ids(line.purchase, sub_ids)
+                    & (line.type == 'line')
+                    & (template.relief == Literal(True))))
+            for purchase_id, template_id, is_certified, is_listed in cursor:
+                result[purchase_id][template_id] = (
+                    bool(is_certified), bool(is_listed))
+        return result
+
+    def _relief_line(self, template_id):
+        "The first line of the product (for messages)"
+        return next(l for l in self.lines
+            if l.product and l.product.template.id == template_id)
+
+    @classmethod
+    def check_relief_certification(
+            cls, purchases, templates=None, holding=None):
+        """Refuse relief products not certified and listed on the date
+
+        holding is what serialize_relief_caps returns.  Return the supplier
+        certification of each purchase of relief products (by id)."""
+        pool = Pool()
+        SupplierCertification = pool.get('relief.supplier.certification')
+        Template = pool.get('product.template')
+        if templates is None:
+            templates = cls._relief_templates(purchases)
         certifications = {}
         for purchase in purchases:
-            lines = purchase._relief_lines()
-            if not lines:
+            if not templates.get(purchase.id):
                 continue
             date = purchase._relief_date()
-            templates = {l.product.template for l in lines}
-            supplier = SupplierCertification.find_valid(
-                [purchase.party], date).get(purchase.party.id)
+            p_templates = Template.browse(sorted(templates[purchase.id]))
+            if holding is not None:
+                supplier = next((SupplierCertification(id_)
+                        for id_, state, valid_from, valid_to
+                        in holding.get(purchase.party.id, [])
+                        if state == 'certified'
+                        and valid_from <= date <= valid_to), None)
+            else:
+                supplier = SupplierCertification.find_valid(
+                    [purchase.party], date).get(purchase.party.id)
             if not supplier:
                 raise NotCertifiedError(gettext(
                         'relief_certification.msg_purchase_supplier_not_certified',
                         purchase=purchase.rec_name,
                         supplier=purchase.party.rec_name,
-                        product=lines[0].product.rec_name, date=date))
+                        product=purchase._relief_line(
+                            p_templates[0].id).product.rec_name,
+                        date=date))
             certifications[purchase.id] = supplier
-            products = ProductCertification.find_valid(
-                [(t, purchase.party) for t in templates], date)
-            listed = Entry.listed_on(templates, date)
-            for line in lines:
-                template = line.product.template
-                if (template.id, purchase.party.id) not in products:
+            for template in p_templates:
+                certified, listed = templates[purchase.id][template.id]
+                if not certified:
                     raise NotCertifiedError(gettext(
                             'relief_certification.msg_purchase_product_not_certified',
                             purchase=purchase.rec_name,
-                            product=line.product.rec_name,
+                            product=purchase._relief_line(
+                                template.id).product.rec_name,
                             supplier=purchase.party.rec_name,
                             certificate=supplier.number, date=date))
-                if template.id not in listed:
+                if not listed:
                     raise NotCertifiedError(gettext(
                             'relief_certification.msg_purchase_product_not_listed',
                             purchase=purchase.rec_name,
-                            product=line.product.rec_name,
+                            product=purchase._relief_line(
+                                template.id).product.rec_name,
                             supplier=purchase.party.rec_name, date=date))
         return certifications
 
     @classmethod
-    def serialize_relief_caps(cls, purchases):
+    def serialize_relief_caps(cls, purchases, templates=None):
         """Make confirmations of one supplier's relief purchases serialize.
 
         Each one updates the rows of the supplier's certifications: of two
@@ -231,18 +296,39 @@ class Purchase(metaclass=PoolMeta):
         error (PostgreSQL's repeatable read) and is run again by trytond,
         this time seeing what the first consumed.  Unlike Model.lock, this
         costs no restart when nobody else confirms for the supplier.  All
-        the supplier's certificates: after a renewal two share a period."""
+        the supplier's certificates: after a renewal two share a period.
+
+        Return the certificates updated per supplier as (id, state, valid
+        from, valid to), which spares the checks a search."""
         pool = Pool()
         Certification = pool.get('relief.supplier.certification')
-        suppliers = {p.party.id for p in purchases if p._relief_lines()}
+        if templates is None:
+            templates = cls._relief_templates(purchases)
+        suppliers = {p.party.id for p in purchases if templates.get(p.id)}
         if not suppliers:
-            return
+            return {}
         table = Certification.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [table.write_date], [table.write_date],
-                where=table.supplier.in_(list(suppliers))
-                & table.state.in_(HOLDING)))
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        where = (table.supplier.in_(sorted(suppliers))
+            & table.state.in_(HOLDING))
+        query = table.update([table.write_date], [table.write_date],
+            where=where)
+        if transaction.database.has_returning():
+            query.returning = [table.id, table.supplier, table.state,
+                table.valid_from, table.valid_to]
+            cursor.execute(*query)
+            rows = cursor.fetchall()
+        else:
+            cursor.execute(*query)
+            cursor.execute(*table.select(table.id, table.supplier,
+                    table.state, table.valid_from, table.valid_to,
+                    where=where))
+            rows = cursor.fetchall()
+        holding = defaultdict(list)
+        for id_, supplier, state, valid_from, valid_to in rows:
+            holding[supplier].append((id_, state, valid_from, valid_to))
+        return holding
 
     @classmethod
     def check_relief_cap(cls, purchases, certifications=None):
@@ -250,9 +336,10 @@ class Purchase(metaclass=PoolMeta):
         pool = Pool()
         Certification = pool.get('relief.supplier.certification')
         if certifications is None:
+            templates = cls._relief_templates(purchases)
             certifications = {}
             for purchase in purchases:
-                if purchase._relief_lines():
+                if templates.get(purchase.id):
                     certification = Certification.find_valid(
                         [purchase.party], purchase._relief_date()).get(
                         purchase.party.id)

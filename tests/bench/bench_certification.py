@@ -271,6 +271,8 @@ def timed_confirm(cfg, purchase_id, checks):
         # Everything the module adds to a confirmation: plain Tryton
         noop = classmethod(lambda cls, purchases, *a: None)
         patches = [
+            mock.patch.object(Purchase, '_relief_templates',
+                classmethod(lambda cls, purchases: {})),
             mock.patch.object(Purchase, 'serialize_relief_caps', noop),
             mock.patch.object(Purchase, 'check_relief_certification', noop),
             mock.patch.object(Purchase, 'check_relief_cap', noop),
