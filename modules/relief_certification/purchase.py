@@ -13,7 +13,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .certification import HOLDING
@@ -212,13 +212,14 @@ class Purchase(metaclass=PoolMeta):
                 & ((entry.delisted == Null) | (entry.delisted > date))))
         cursor = Transaction().connection.cursor()
         result = defaultdict(dict)
-        for sub_ids in grouped_slice([p.id for p in purchases]):
+        for sub_ids in grouped_slice(
+                [p.id for p in purchases], backend.MAX_QUERY_PARAMS // 2):
             cursor.execute(*line
                 .join(purchase, condition=line.purchase == purchase.id)
                 .join(product, condition=line.product == product.id)
                 .join(template, condition=product.template == template.id)
                 .select(line.purchase, template.id, certified, listed,
-                    where=reduce_ids(line.purchase, sub_ids)
+                    where=line.purchase.in_(list(sub_ids))
                     & (line.type == 'line')
                     & (template.relief == Literal(True))))
             for purchase_id, template_id, is_certified, is_listed in cursor:
