@@ -41,7 +41,25 @@ TIMEOUT = 120
 CLICKS = 30
 
 
-def _confirm(uri, database, purchase_id, barrier, results):
+def _gate_serialization(database, gate):
+    """Hold the first confirmation of this process at the gate until the
+    other one is there too: both transactions have read the data (their
+    snapshot is taken) before either serializes, so without the
+    serialization both would pass the cap.  Retries go straight through."""
+    from trytond.pool import Pool
+    Purchase = Pool(database).get('purchase.purchase')
+    serialize = Purchase.serialize_relief_caps.__func__
+    first = [True]
+
+    def gated(cls, purchases, *args, **kwargs):
+        if first.pop() if first else False:
+            gate.wait(timeout=TIMEOUT)
+        return serialize(cls, purchases, *args, **kwargs)
+    mock.patch.object(Purchase, 'serialize_relief_caps',
+        classmethod(gated)).start()
+
+
+def _confirm(uri, database, purchase_id, barrier, gate, results):
     "Worker: confirm one purchase through proteus once both are ready"
     os.environ['TRYTOND_DATABASE_URI'] = uri
     # Several processes on one database (DESIGN.md, scaling).
@@ -52,6 +70,7 @@ def _confirm(uri, database, purchase_id, barrier, results):
         from trytond import backend
 
         config.set_trytond(database=database)
+        _gate_serialization(database, gate)
         Purchase = Model.get('purchase.purchase')
         purchase = Purchase(purchase_id)
         assert purchase.state == 'quotation', purchase.state
@@ -69,6 +88,7 @@ def _confirm(uri, database, purchase_id, barrier, results):
         result.update(outcome='confirmed', state=purchase.state)
     except Exception as exception:
         barrier.abort()
+        gate.abort()
         result.update(
             outcome='refused', error=type(exception).__name__,
             message=getattr(exception, 'message', None) or str(exception))
@@ -174,7 +194,7 @@ def _supplier(db, poor_people):
     certification = Certification(supplier=supplier, county=db['county'],
         office="周至县扶贫开发办公室", number=f"ZZ-{code}",
         poor_people=poor_people,
-        valid_from=today - dt.timedelta(days=365),
+        valid_from=today - dt.timedelta(days=800),
         valid_to=today + dt.timedelta(days=365))
     certification.click('certify')
     product_certification = ProductCertification(template=db['template'],
@@ -185,14 +205,24 @@ def _supplier(db, poor_people):
     # Listed once it is certified (the first supplier's certificate)
     Entry = Model.get('relief.catalogue.entry')
     if not Entry.find([('template', '=', db['template'].id)]):
-        Entry(template=db['template']).click('list_')
+        entry = Entry(template=db['template'])
+        entry.listed = today - dt.timedelta(days=700)
+        entry.click('list_')
     return supplier, certification
 
 
-def _quoted_purchase(db, supplier):
+def _purchase_dates(today):
+    """Two dates of one cap period (a year) in different months: the
+    monthly running totals are then different rows, and only the
+    serialization on the supplier's certificate can catch the race."""
+    year = today.year if today.month >= 3 else today.year - 1
+    return [dt.date(year, 1, 15), dt.date(year, 2, 15)]
+
+
+def _quoted_purchase(db, supplier, date):
     from proteus import Model
     Purchase = Model.get('purchase.purchase')
-    purchase = Purchase(party=supplier)
+    purchase = Purchase(party=supplier, purchase_date=date)
     line = purchase.lines.new(product=db['product'])
     line.quantity = 60
     line.unit_price = AMOUNT / 60
@@ -205,9 +235,10 @@ def _confirm_together(db, purchases):
     "Confirm purchases in as many processes at once; return their results"
     context = multiprocessing.get_context('spawn')
     barrier = context.Barrier(len(purchases))
+    gate = context.Barrier(len(purchases))
     results = context.Queue()
     workers = [context.Process(target=_confirm, daemon=True,
-            args=(URI, db['name'], p.id, barrier, results))
+            args=(URI, db['name'], p.id, barrier, gate, results))
         for p in purchases]
     for worker in workers:
         worker.start()
@@ -248,13 +279,17 @@ CONSUMING = {'confirmed', 'processing', 'done'}
 def test_cap_holds_when_confirmed_together(database):
     "Of two purchases that together pass the cap, one is refused"
     supplier, certification = _supplier(database, poor_people=100)
-    purchases = [_quoted_purchase(database, supplier) for _ in range(2)]
+    purchases = [_quoted_purchase(database, supplier, date)
+        for date in _purchase_dates(database['today'])]
 
     confirmed, refused = _confirm_together(database, purchases)
 
     assert confirmed['outcome'] == 'confirmed', (confirmed, refused)
     assert refused['outcome'] == 'refused', (confirmed, refused)
     assert refused['error'] == 'PurchaseCapError', refused
+    # The race was run: the refused one had passed the checks on its
+    # snapshot, failed to serialize and was refused when run again.
+    assert 'could not serialize' in refused.get('retried_after', ''), refused
     assert "10,000.00" in refused['message'], refused['message']
     assert supplier.name in refused['message'], refused['message']
     states, cap, consumed = _figures(database, supplier, certification)
@@ -267,7 +302,8 @@ def test_cap_holds_when_confirmed_together(database):
 def test_both_pass_within_cap(database):
     "Two purchases that together fit in the cap are both confirmed"
     supplier, certification = _supplier(database, poor_people=120)
-    purchases = [_quoted_purchase(database, supplier) for _ in range(2)]
+    purchases = [_quoted_purchase(database, supplier, date)
+        for date in _purchase_dates(database['today'])]
 
     outcomes = _confirm_together(database, purchases)
 
