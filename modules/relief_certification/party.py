@@ -46,6 +46,30 @@ class Party(metaclass=PoolMeta):
                 result[name][party.id] = value
         return result
 
+    def _relief_figure_order(name):
+        "Sort on a figure of the certification valid today (as shown)"
+        def order(cls, tables):
+            pool = Pool()
+            Certification = pool.get('relief.supplier.certification')
+            Date = pool.get('ir.date')
+            party, _ = tables[None]
+            certification = Certification.__table__()
+            today = Date.today()
+            column = Certification._fields[name]._field._domain_column(
+                '=', Certification._cap_figure_columns(certification)[name])
+            return [certification.select(column,
+                    where=(certification.supplier == party.id)
+                    & (certification.state == 'certified')
+                    & (certification.valid_from <= today)
+                    & (certification.valid_to >= today),
+                    limit=1)]
+        return classmethod(order)
+
+    order_relief_cap = _relief_figure_order('cap')
+    order_relief_consumed = _relief_figure_order('consumed')
+    order_relief_remaining = _relief_figure_order('remaining')
+    del _relief_figure_order
+
     @classmethod
     def search_relief_remaining(cls, name, clause):
         Date = Pool().get('ir.date')
