@@ -7,6 +7,7 @@ from decimal import Decimal
 from sql import Null
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
+from sql.functions import Round
 from sql.operators import Equal, Sub
 
 from trytond.i18n import gettext
@@ -325,14 +326,17 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
         Date = pool.get('ir.date')
         date = Transaction().context.get('date') or Date.today()
         start, end = cls.cap_period(date)
+        with Transaction().set_context(active_test=False):
+            counties = Subdivision.search([('relief_level', '=', 'county')])
         per_person = {c: v for c, v in Rule.get_values(
-                'purchase_cap_per_person',
-                Subdivision.search([('relief_level', '=', 'county')]),
-                date).items() if v is not None}
+                'purchase_cap_per_person', counties, date).items()
+            if v is not None}
         per_county = Case(
             *((table.county == c, v) for c, v in per_person.items()),
             else_=Null) if per_person else Null
-        cap = Coalesce(table.cap_amount, table.poor_people * per_county)
+        # Rounded as get_caps does
+        cap = Coalesce(
+            table.cap_amount, Round(table.poor_people * per_county, 2))
         consumption = Consumption.__table__()
         confirmed = consumption.select(
             Coalesce(Sum(consumption.amount), 0),
@@ -373,7 +377,9 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
     del _order_cap_figure
 
     def _check_cap(self, purchases):
-        "Check that purchases fit in what remains of the cap in their period"
+        """Check that purchases fit in the cap of their period
+
+        The purchases must be counted in the running totals already."""
         pool = Pool()
         Purchase = pool.get('purchase.purchase')
         Lang = pool.get('ir.lang')
@@ -387,11 +393,15 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
             cap = self.get_caps([self], date)[self.id]
             if cap is None:
                 continue
-            consumed = Purchase.relief_consumed(
+            # The purchases are already added to the running totals, with
+            # any other of the supplier confirmed at once (under another
+            # certificate after a renewal): the total decides.
+            total = Purchase.relief_consumed(
                 [self.supplier], start, end).get(
                 self.supplier.id, Decimal(0))
             amount = sum(p.untaxed_amount for p in p_purchases)
-            if consumed + amount > cap:
+            consumed = total - amount
+            if total > cap:
                 lang = Lang.get()
                 currency = p_purchases[0].currency
 

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Conflict, Literal, Null, Table, Union, _Excluded
+from sql import Cast, Conflict, Literal, Null, Table, Union, _Excluded
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 from sql.functions import DateTrunc, Function
@@ -155,9 +155,10 @@ class Purchase(metaclass=PoolMeta):
         certifications = cls.check_relief_certification(
             purchases, templates, holding)
         super().confirm(purchases)
-        # After confirming: the amounts are computed and stored once.
-        cls.check_relief_cap(purchases, certifications)
+        # After confirming, the amounts are stored; the cap is checked on
+        # the totals with these purchases in.
         Consumption.add(purchases)
+        cls.check_relief_cap(purchases, certifications)
 
     @classmethod
     @ModelView.button
@@ -408,7 +409,8 @@ class Purchase(metaclass=PoolMeta):
         where = (purchase.state.in_(CONSUMING)
             & (purchase.purchase_date >= start)
             & (purchase.purchase_date <= end))
-        return join, purchase, move.quantity * line.unit_price, where
+        amount = Cast(move.quantity, 'NUMERIC') * line.unit_price
+        return join, purchase, amount, where
 
     @classmethod
     def _relief_ignored_query(cls, supplier, start, end):
