@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
+from trytond.modules.relief_certification.exceptions import PurchaseCapError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 
@@ -121,6 +122,79 @@ class ReliefCertificationTestCase(CompanyTestMixin, ModuleTestCase):
             Consumption.add([purchase], sign=-1)
             self.assertEqual(consumption_rows(), {
                     (supplier.id, month, Decimal('37.50'))})
+
+
+    @with_transaction()
+    def test_cap_renewal_confirmed_together(self):
+        "Purchases under two certificates of one period share the cap"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Subdivision = pool.get('country.subdivision')
+        Rule = pool.get('relief.rule')
+        Certification = pool.get('relief.supplier.certification')
+        ProductCertification = pool.get('relief.product.certification')
+        Entry = pool.get('relief.catalogue.entry')
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        Purchase = pool.get('purchase.purchase')
+        company = create_company()
+        with set_company(company):
+            county, = Subdivision.search([('gbt2260_code', '=', '610124')])
+            Rule.create([{
+                        'jurisdiction': county.id,
+                        'kind': 'purchase_cap_per_person',
+                        'value': Decimal(100),
+                        'valid_from': dt.date(2020, 1, 1),
+                        'source': "Test",
+                        }])
+            supplier, = Party.create([
+                    {'name': "Supplier", 'addresses': [('create', [{}])]}])
+            # A renewal in the middle of the year: cap 100 × 100 each
+            old, new = Certification.create([{
+                        'supplier': supplier.id, 'county': county.id,
+                        'office': "Office", 'number': number,
+                        'poor_people': 100,
+                        'valid_from': start, 'valid_to': end,
+                        } for number, start, end in [
+                        ('A', dt.date(2024, 1, 1), dt.date(2024, 6, 30)),
+                        ('B', dt.date(2024, 7, 1), dt.date(2025, 6, 30)),
+                        ]])
+            Certification.certify([old, new])
+            unit, = Uom.search([('name', '=', "Unit")])
+            template, = Template.create([{
+                        'name': "Kiwi", 'type': 'goods', 'relief': True,
+                        'purchasable': True, 'default_uom': unit.id,
+                        'purchase_uom': unit.id,
+                        'products': [('create', [{}])],
+                        }])
+            certification, = ProductCertification.create([{
+                        'template': template.id, 'supplier': supplier.id,
+                        'catalogue_number': "1",
+                        'valid_from': dt.date(2024, 1, 1),
+                        'valid_to': dt.date(2025, 6, 30),
+                        }])
+            ProductCertification.certify([certification])
+            entry, = Entry.create([{
+                        'template': template.id,
+                        'listed': dt.date(2024, 1, 1)}])
+            Entry.list_([entry])
+            purchases = Purchase.create([{
+                        'party': supplier.id,
+                        'invoice_address': supplier.addresses[0].id,
+                        'purchase_date': date,
+                        'lines': [('create', [{
+                                        'product': template.products[0].id,
+                                        'quantity': 1,
+                                        'unit': unit.id,
+                                        'unit_price': Decimal(6000),
+                                        }])],
+                        } for date in [
+                        dt.date(2024, 3, 1), dt.date(2024, 9, 1)]])
+            Purchase.quote(purchases)
+
+            # Each fits in what remains; together they pass the cap.
+            with self.assertRaises(PurchaseCapError):
+                Purchase.confirm(purchases)
 
 
 del ModuleTestCase
