@@ -48,8 +48,8 @@ class Consumption(ModelSQL):
     What was confirmed from a supplier, per month: the running total that
     the cap check reads, so that confirming costs the same whatever the
     supplier's history (a cap period is a year, a quarter or a month: a
-    dozen rows at most).  Written only by Purchase.confirm and draft, under
-    the lock of the supplier's certifications; rebuild() recomputes it."""
+    dozen rows at most).  Written by Purchase.confirm and draft, which
+    serialize per supplier; rebuild() recomputes it on every update."""
     __name__ = 'relief.purchase.consumption'
 
     supplier = fields.Many2One(
@@ -68,11 +68,10 @@ class Consumption(ModelSQL):
 
     @classmethod
     def __register__(cls, module):
-        exists = backend.TableHandler.table_exist(cls._table)
         super().__register__(module)
-        if not exists:
-            # Purchases confirmed before the module was activated
-            cls.rebuild()
+        # On activation and every update: purchases confirmed before the
+        # module was activated, or while it was deactivated, count too.
+        cls.rebuild()
 
     @classmethod
     def add(cls, purchases, sign=1):
