@@ -127,17 +127,23 @@ class Consumption(ModelSQL):
     @classmethod
     def totals(cls, suppliers, start, end):
         "Return the amount confirmed from each supplier between the months"
-        table = cls.__table__()
+        rows = cls._rows_query([s.id for s in suppliers], start, end)
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.select(
-                table.supplier, Sum(table.amount),
-                where=table.supplier.in_([s.id for s in suppliers])
-                & (table.month >= start.replace(day=1))
-                & (table.month <= end),
-                group_by=[table.supplier]))
+        cursor.execute(*rows.select(
+                rows.supplier, Sum(rows.amount), group_by=[rows.supplier]))
         # SQLite adds NUMERIC as floats
         return {s: Decimal(str(a)).quantize(Decimal('0.01'))
             for s, a in cursor}
+
+    @classmethod
+    def _rows_query(cls, supplier_ids, start, end):
+        "The (supplier, amount) rows of the months between start and end"
+        table = cls.__table__()
+        return table.select(
+            table.supplier.as_('supplier'), table.amount.as_('amount'),
+            where=table.supplier.in_(supplier_ids)
+            & (table.month >= start.replace(day=1))
+            & (table.month <= end))
 
 
 class Purchase(metaclass=PoolMeta):
@@ -366,15 +372,9 @@ class Purchase(metaclass=PoolMeta):
         if not suppliers:
             return {}
         ids = [s.id for s in suppliers]
-        consumption = Consumption.__table__()
         join, purchase, amount, where = cls._relief_ignored_join(start, end)
         amounts = Union(
-            consumption.select(
-                consumption.supplier.as_('supplier'),
-                consumption.amount.as_('amount'),
-                where=consumption.supplier.in_(ids)
-                & (consumption.month >= start.replace(day=1))
-                & (consumption.month <= end)),
+            Consumption._rows_query(ids, start, end),
             join.select(
                 purchase.party.as_('supplier'), Neg(amount).as_('amount'),
                 where=where & purchase.party.in_(ids)),
