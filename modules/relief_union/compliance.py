@@ -1,0 +1,311 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Fund-rule compliance of each union for a year, rolled up the tree."""
+import datetime as dt
+from decimal import Decimal
+
+from sql import Literal, Null, Union, Window
+from sql.aggregate import Max, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import Round
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.pyson import PYSONEncoder
+from trytond.transaction import Transaction
+from trytond.wizard import StateAction, Wizard
+
+from .party import LEVELS
+from .sale import SPENDING
+
+TEN_THOUSAND = 10000
+
+
+def _year():
+    "The year of the context, the current one by default"
+    year = Transaction().context.get('year')
+    if not year:
+        year = Pool().get('ir.date').today().year
+    return int(year)
+
+
+class Compliance(ModelSQL, ModelView):
+    "Union Fund-Rule Compliance"
+    __name__ = 'relief.union.compliance'
+
+    union = fields.Many2One('party.party', "Union")
+    level = fields.Selection(LEVELS, "Level", sort=False)
+    upper_union = fields.Many2One('party.party', "Upper Union")
+    city = fields.Many2One('country.subdivision', "City")
+    county = fields.Many2One('country.subdivision', "County")
+    year = fields.Integer("Year")
+    plan = fields.Many2One('relief.union.plan', "Plan")
+    workers = fields.Numeric("Workers (10,000)", digits=(16, 4))
+    gift_total = fields.Numeric(
+        "Festival Gift Money (10,000 CNY)", digits=(16, 4))
+    planned_relief = fields.Numeric(
+        "Planned Relief Spending (10,000 CNY)", digits=(16, 4))
+    quota = fields.Numeric(
+        "Reserved Purchase Quota (10,000 CNY)", digits=(16, 4))
+    spending_own = fields.Numeric(
+        "Own Relief Spending (CNY)", digits=(16, 2),
+        help="What the union and its members bought, without the unions "
+        "below it.")
+    spending = fields.Numeric(
+        "Relief Spending (CNY)", digits=(16, 2),
+        help="What the union, the unions below it and their members bought "
+        "of poverty-relief products in the year (returns and cancelled "
+        "goods excluded).")
+    relief_share = fields.Numeric(
+        "Relief Share (%)", digits=(16, 2),
+        help="Relief spending over the festival gift money.")
+    share_min = fields.Numeric("Minimum Share (%)", digits=(16, 2))
+    gift_per_member = fields.Numeric(
+        "Gift Money per Member (CNY)", digits=(16, 2))
+    gift_cap = fields.Numeric("Gift Cap per Member (CNY)", digits=(16, 2))
+    plan_attainment = fields.Numeric(
+        "Plan Attainment (%)", digits=(16, 2))
+    quota_attainment = fields.Numeric(
+        "Quota Attainment (%)", digits=(16, 2))
+    status = fields.Selection([
+            ('compliant', "Compliant"),
+            ('not_compliant', "Not Compliant"),
+            ('missing', "Data Missing"),
+            ], "Status", sort=False)
+    reasons = fields.Function(fields.Text("Reasons"), 'get_reasons')
+    unions = fields.Integer("Unions", help="1 per union, to count in graphs.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('city', 'ASC NULLS FIRST'),
+            ('county', 'ASC NULLS FIRST'),
+            ('level', 'ASC'),
+            ('union', 'ASC'),
+            ('id', 'ASC'),
+            ]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Plan = pool.get('relief.union.plan')
+        Subdivision = pool.get('country.subdivision')
+        year = _year()
+        tree = cls._tree_query(year)
+        union = Party.__table__()
+        plan = Plan.__table__()
+        area = Subdivision.__table__()
+        spending = tree.amount_total
+        gift_money = plan.gift_total * TEN_THOUSAND
+        share = Case((plan.gift_total > 0,
+                Round(spending * 100 / gift_money, 2)))
+        per_member = Case((plan.workers > 0,
+                Round(plan.gift_total / plan.workers, 2)))
+        share_min = cls._rule_column('relief_share_min', union, year)
+        gift_cap = cls._rule_column('festival_gift_cap', union, year)
+        status = Case(
+            ((plan.id == Null) | (plan.gift_total == Null)
+                | (plan.workers == Null) | (plan.workers <= 0)
+                | (share_min == Null) | (gift_cap == Null),
+                'missing'),
+            ((share < share_min) | (per_member > gift_cap)
+                | (Coalesce(plan.gift_standard, 0) > gift_cap),
+                'not_compliant'),
+            else_='compliant')
+        return (union
+            .join(tree, condition=tree.union == union.id)
+            .join(plan, 'LEFT', condition=(plan.union == union.id)
+                & (plan.year == year))
+            .join(area, 'LEFT', condition=area.id == union.union_area)
+            .select(
+                union.id.as_('id'),
+                union.id.as_('union'),
+                union.union_level.as_('level'),
+                union.union_parent.as_('upper_union'),
+                Case((area.relief_level == 'county', area.parent),
+                    (area.relief_level == 'city', area.id)).as_('city'),
+                Case((area.relief_level == 'county', area.id)).as_('county'),
+                Literal(year).as_('year'),
+                plan.id.as_('plan'),
+                plan.workers.as_('workers'),
+                plan.gift_total.as_('gift_total'),
+                plan.planned_relief.as_('planned_relief'),
+                plan.quota.as_('quota'),
+                tree.amount.as_('spending_own'),
+                spending.as_('spending'),
+                share.as_('relief_share'),
+                share_min.as_('share_min'),
+                per_member.as_('gift_per_member'),
+                gift_cap.as_('gift_cap'),
+                Case((plan.planned_relief > 0, Round(spending * 100
+                            / (plan.planned_relief * TEN_THOUSAND), 2))
+                    ).as_('plan_attainment'),
+                Case((plan.quota > 0, Round(spending * 100
+                            / (plan.quota * TEN_THOUSAND), 2))
+                    ).as_('quota_attainment'),
+                status.as_('status'),
+                Literal(1).as_('unions'),
+                Literal(0).as_('create_uid'),
+                Literal(None).as_('create_date'),
+                Literal(None).as_('write_uid'),
+                Literal(None).as_('write_date'),
+                where=union.union_level != Null))
+
+    @classmethod
+    def spending_query(cls, year):
+        "Return the relief spending of each union's own sales in year"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        sale = Sale.__table__()
+        line = Line.__table__()
+        # Goods of cancelled moves are out of the actual quantity
+        amount = Case((line.quantity != 0, line.relief_amount
+                * Coalesce(line.actual_quantity, line.quantity)
+                / line.quantity), else_=0)
+        return line.join(sale, condition=line.sale == sale.id).select(
+            sale.relief_union.as_('union'),
+            Sum(amount).as_('amount'),
+            where=sale.state.in_(SPENDING)
+            & (sale.relief_union != Null)
+            & (sale.sale_date >= dt.date(year, 1, 1))
+            & (sale.sale_date < dt.date(year + 1, 1, 1))
+            & (line.relief_amount != Null),
+            group_by=[sale.relief_union])
+
+    @classmethod
+    def _tree_query(cls, year):
+        """Return each union's own spending and its subtree's total.
+
+        The nested set numbers the unions so that a subtree is the range
+        [left, right]: a running sum ordered by position gives a subtree's
+        total as the sum at its right minus the sum before its left, in
+        two sorts rather than a join per ancestor."""
+        Party = Pool().get('party.party')
+        party = Party.__table__()
+        own = cls.spending_query(year)
+        nodes = party.join(own, 'LEFT', condition=own.union == party.id
+            ).select(
+            party.id.as_('union'),
+            party.union_left.as_('left'),
+            party.union_right.as_('right'),
+            Coalesce(own.amount, 0).as_('amount'),
+            where=party.union_left != Null)
+        edges = Union(
+            nodes.select(nodes.union, nodes.left.as_('position'),
+                nodes.amount.as_('amount'), Literal(0).as_('edge')),
+            nodes.select(nodes.union, nodes.right.as_('position'),
+                Literal(0).as_('amount'), Literal(1).as_('edge')),
+            all_=True)
+        running = edges.select(
+            edges.union, edges.amount, edges.edge,
+            Sum(edges.amount, window=Window([],
+                    order_by=[edges.position.asc])).as_('total'))
+        return running.select(
+            running.union,
+            Sum(Case((running.edge == 0, running.amount), else_=0)
+                ).as_('amount'),
+            (Sum(Case((running.edge == 1, running.total), else_=0))
+                - Sum(Case((running.edge == 0,
+                            running.total - running.amount), else_=0))
+                ).as_('amount_total'),
+            group_by=[running.union])
+
+    @classmethod
+    def _rule_column(cls, kind, union, year):
+        "Return the rule's value in force for the union's area as a column"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Rule = pool.get('relief.rule')
+        Subdivision = pool.get('country.subdivision')
+        party = Party.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*party.select(party.union_area,
+                where=(party.union_area != Null), group_by=[party.union_area]))
+        areas = Subdivision.browse([a for a, in cursor])
+        values = Rule.get_values(kind, areas, cls._rule_date(year))
+        whens = [(union.union_area == a, v)
+            for a, v in values.items() if v is not None]
+        if not whens:
+            return Literal(None)
+        return Case(*whens)
+
+    @classmethod
+    def _rule_date(cls, year):
+        "The rules of a year are those in force at its end, or today"
+        today = Pool().get('ir.date').today()
+        return min(today, dt.date(year, 12, 31))
+
+    def get_reasons(self, name):
+        "Explain the status in the user's language"
+        reasons = []
+        if not self.plan:
+            return gettext('relief_union.msg_compliance_no_plan',
+                year=self.year)
+        if self.gift_total is None or not self.workers:
+            reasons.append(gettext(
+                    'relief_union.msg_compliance_plan_incomplete',
+                    plan=self.plan.rec_name))
+        if self.share_min is None or self.gift_cap is None:
+            reasons.append(gettext(
+                    'relief_union.msg_compliance_no_rule',
+                    area=self.union.union_area.rec_name
+                    if self.union.union_area else ''))
+        if reasons:
+            return '\n'.join(reasons)
+        if (self.relief_share is not None
+                and self.relief_share < self.share_min):
+            reasons.append(gettext(
+                    'relief_union.msg_compliance_share_low',
+                    share=self.relief_share, minimum=self.share_min,
+                    spending=self.spending or Decimal(0),
+                    gift_money=self.gift_total * TEN_THOUSAND))
+        if (self.gift_per_member is not None
+                and self.gift_per_member > self.gift_cap):
+            reasons.append(gettext(
+                    'relief_union.msg_compliance_gift_high',
+                    amount=self.gift_per_member, cap=self.gift_cap))
+        standard = self.plan.gift_standard
+        if standard is not None and standard > self.gift_cap:
+            reasons.append(gettext(
+                    'relief_union.msg_compliance_standard_high',
+                    amount=standard, cap=self.gift_cap))
+        if not reasons:
+            return gettext('relief_union.msg_compliance_ok',
+                share=self.relief_share, minimum=self.share_min,
+                amount=self.gift_per_member, cap=self.gift_cap)
+        return '\n'.join(reasons)
+
+
+class ComplianceContext(ModelView):
+    "Union Fund-Rule Compliance Context"
+    __name__ = 'relief.union.compliance.context'
+
+    year = fields.Integer("Year", required=True)
+
+    @classmethod
+    def default_year(cls):
+        return Pool().get('ir.date').today().year
+
+
+class ComplianceOpenSales(Wizard):
+    "Open the Sales of a Union"
+    __name__ = 'relief.union.compliance.open_sales'
+    start_state = 'open_'
+    open_ = StateAction('sale.act_sale_form')
+
+    def do_open_(self, action):
+        year = _year()
+        unions = [r.union.id for r in self.records]
+        action['pyson_domain'] = PYSONEncoder().encode([
+            ('relief_union', 'child_of', unions, 'union_parent'),
+            ('state', 'in', SPENDING),
+            ('sale_date', '>=', dt.date(year, 1, 1)),
+            ('sale_date', '<=', dt.date(year, 12, 31)),
+            ])
+        action['name'] += ' (%s %s)' % (
+            ', '.join(r.union.rec_name for r in self.records[:3]), year)
+        return action, {}

@@ -1,0 +1,129 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
+
+
+def create_unions(levels):
+    "Create the unions of (name, level, parent name) and return them by name"
+    Party = Pool().get('party.party')
+    Subdivision = Pool().get('country.subdivision')
+    area, = Subdivision.search([('code', '=', 'CN-SN')])
+    unions = {}
+    for name, level, parent in levels:
+        unions[name], = Party.create([{
+                    'name': name,
+                    'union_level': level,
+                    'union_parent': unions[parent].id if parent else None,
+                    'union_area': area.id,
+                    'union_members': 10,
+                    }])
+    return unions
+
+
+def positions(unions):
+    "Return each union's (left, right) read from the database"
+    # Read with SQL: the tree is updated in SQL, behind the record cache
+    table = Pool().get('party.party').__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*table.select(table.name, table.union_left,
+            table.union_right,
+            where=table.id.in_([u.id for u in unions.values()])))
+    return {n: (l, r) for n, l, r in cursor}
+
+
+class ReliefUnionTestCase(CompanyTestMixin, ModuleTestCase):
+    "Test Relief Union module"
+    module = 'relief_union'
+
+    @with_transaction()
+    def test_nested_set_unions_only(self):
+        "Only unions get a place in the tree; subtrees are ranges"
+        Party = Pool().get('party.party')
+        supplier, = Party.create([{'name': "Supplier"}])
+        unions = create_unions([
+                ("Province", 'province', None),
+                ("City A", 'city', "Province"),
+                ("City B", 'city', "Province"),
+                ("County A1", 'county', "City A"),
+                ("Grassroots A1a", 'grassroots', "County A1"),
+                ("Grassroots B", 'grassroots', "City B"),
+                ])
+        member, = Party.create([{
+                    'name': "Member", 'member_union': unions["County A1"].id,
+                    'member_number': 'M1'}])
+        tree = positions(unions)
+        self.assertEqual(positions({'s': supplier, 'm': member}),
+            {supplier.name: (None, None), member.name: (None, None)})
+        for name, parent in [("City A", "Province"), ("County A1", "City A"),
+                ("Grassroots A1a", "County A1"), ("Grassroots B", "City B")]:
+            self.assertGreater(tree[name][0], tree[parent][0])
+            self.assertLess(tree[name][1], tree[parent][1])
+        self.assertEqual(
+            Party.search([('union_parent', 'child_of', [unions["City A"].id],
+                        )], order=[('name', 'ASC')]),
+            [unions["City A"], unions["County A1"],
+                unions["Grassroots A1a"]])
+
+    @with_transaction()
+    def test_move_and_rebuild(self):
+        "Moving a union moves its subtree; a rebuild gives the same ranges"
+        Party = Pool().get('party.party')
+        unions = create_unions([
+                ("Province", 'province', None),
+                ("City A", 'city', "Province"),
+                ("City B", 'city', "Province"),
+                ("County", 'county', "City A"),
+                ("Grassroots", 'grassroots', "County"),
+                ])
+        Party.write([unions["County"]], {'union_parent': unions["City B"].id})
+        self.assertEqual(
+            Party.search([('union_parent', 'child_of', [unions["City B"].id],
+                        )], order=[('name', 'ASC')]),
+            [unions["City B"], unions["County"], unions["Grassroots"]])
+        before = positions(unions)
+        Party._rebuild_tree('union_parent', None, 0)
+        after = positions(unions)
+
+        def nesting(tree):
+            return {(a, b) for a in tree for b in tree
+                if tree[a][0] < tree[b][0] and tree[b][1] < tree[a][1]}
+        self.assertEqual(nesting(before), nesting(after))
+
+    @with_transaction()
+    def test_union_totals(self):
+        "Grassroots unions and members roll up"
+        Party = Pool().get('party.party')
+        unions = create_unions([
+                ("Province", 'province', None),
+                ("City", 'city', "Province"),
+                ("Grassroots 1", 'grassroots', "City"),
+                ("Grassroots 2", 'grassroots', "City"),
+                ])
+        province, city = Party.browse(
+            [unions["Province"].id, unions["City"].id])
+        self.assertEqual(province.union_grassroots_total, 2)
+        self.assertEqual(province.union_members_total, 40)
+        self.assertEqual(city.union_members_total, 30)
+
+    @with_transaction()
+    def test_becoming_a_union(self):
+        "A party that becomes a union enters the tree, and leaves it"
+        Party = Pool().get('party.party')
+        unions = create_unions([("Province", 'province', None)])
+        party, = Party.create([{'name': "Factory"}])
+        Subdivision = Pool().get('country.subdivision')
+        area, = Subdivision.search([('code', '=', 'CN-SN')])
+        Party.write([party], {
+                'union_level': 'grassroots',
+                'union_parent': unions["Province"].id,
+                'union_area': area.id})
+        self.assertIn(party, Party.search([('union_parent', 'child_of',
+                        [unions["Province"].id])]))
+        Party.write([party], {'union_level': None, 'union_parent': None})
+        self.assertEqual(positions({'p': party}), {"Factory": (None, None)})
+
+
+del ModuleTestCase
