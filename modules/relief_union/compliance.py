@@ -4,7 +4,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from sql import Literal, Null, Union, Window
+from sql import Cast, Literal, Null, Union, Window
 from sql.aggregate import Max, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Round
@@ -99,20 +99,24 @@ class Compliance(ModelSQL, ModelView):
         plan = Plan.__table__()
         area = Subdivision.__table__()
         spending = tree.amount_total
-        gift_money = plan.gift_total * TEN_THOUSAND
-        share = Case((plan.gift_total > 0,
+        workers, gift_total, gift_standard, planned_relief, quota = (
+            Plan._fields[f]._domain_column('=', getattr(plan, f))
+            for f in ['workers', 'gift_total', 'gift_standard',
+                'planned_relief', 'quota'])
+        gift_money = gift_total * TEN_THOUSAND
+        share = Case((gift_total > 0,
                 Round(spending * 100 / gift_money, 2)))
-        per_member = Case((plan.workers > 0,
-                Round(plan.gift_total / plan.workers, 2)))
+        per_member = Case((workers > 0,
+                Round(gift_total / workers, 2)))
         share_min = cls._rule_column('relief_share_min', union, year)
         gift_cap = cls._rule_column('festival_gift_cap', union, year)
         status = Case(
             ((plan.id == Null) | (plan.gift_total == Null)
-                | (plan.workers == Null) | (plan.workers <= 0)
+                | (plan.workers == Null) | (workers <= 0)
                 | (share_min == Null) | (gift_cap == Null),
                 'missing'),
             ((share < share_min) | (per_member > gift_cap)
-                | (Coalesce(plan.gift_standard, 0) > gift_cap),
+                | (Coalesce(gift_standard, 0) > gift_cap),
                 'not_compliant'),
             else_='compliant')
         return (union
@@ -140,18 +144,14 @@ class Compliance(ModelSQL, ModelView):
                 share_min.as_('share_min'),
                 per_member.as_('gift_per_member'),
                 gift_cap.as_('gift_cap'),
-                Case((plan.planned_relief > 0, Round(spending * 100
-                            / (plan.planned_relief * TEN_THOUSAND), 2))
+                Case((planned_relief > 0, Round(spending * 100
+                            / (planned_relief * TEN_THOUSAND), 2))
                     ).as_('plan_attainment'),
-                Case((plan.quota > 0, Round(spending * 100
-                            / (plan.quota * TEN_THOUSAND), 2))
+                Case((quota > 0, Round(spending * 100
+                            / (quota * TEN_THOUSAND), 2))
                     ).as_('quota_attainment'),
                 status.as_('status'),
                 Literal(1).as_('unions'),
-                Literal(0).as_('create_uid'),
-                Literal(None).as_('create_date'),
-                Literal(None).as_('write_uid'),
-                Literal(None).as_('write_date'),
                 where=union.union_level != Null))
 
     @classmethod
@@ -163,9 +163,9 @@ class Compliance(ModelSQL, ModelView):
         sale = Sale.__table__()
         line = Line.__table__()
         # Goods of cancelled moves are out of the actual quantity
-        amount = Case((line.quantity != 0, line.relief_amount
-                * Coalesce(line.actual_quantity, line.quantity)
-                / line.quantity), else_=0)
+        amount = Case((line.quantity != 0, line.relief_amount * Cast(
+                    Coalesce(line.actual_quantity, line.quantity)
+                    / line.quantity, 'NUMERIC')), else_=0)
         return line.join(sale, condition=line.sale == sale.id).select(
             sale.relief_union.as_('union'),
             Sum(amount).as_('amount'),
@@ -227,10 +227,11 @@ class Compliance(ModelSQL, ModelView):
                 where=(party.union_area != Null), group_by=[party.union_area]))
         areas = Subdivision.browse([a for a, in cursor])
         values = Rule.get_values(kind, areas, cls._rule_date(year))
-        whens = [(union.union_area == a, v)
+        # Cast: SQLite binds decimals as text, which compares above numbers
+        whens = [(union.union_area == a, Cast(Literal(v), 'NUMERIC'))
             for a, v in values.items() if v is not None]
         if not whens:
-            return Literal(None)
+            return Cast(Null, 'NUMERIC')
         return Case(*whens)
 
     @classmethod

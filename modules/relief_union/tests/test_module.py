@@ -1,6 +1,10 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from trytond.modules.company.tests import CompanyTestMixin
+import datetime as dt
+from decimal import Decimal
+
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -19,6 +23,7 @@ def create_unions(levels):
                     'union_parent': unions[parent].id if parent else None,
                     'union_area': area.id,
                     'union_members': 10,
+                    'addresses': [('create', [{}])],
                     }])
     return unions
 
@@ -124,6 +129,91 @@ class ReliefUnionTestCase(CompanyTestMixin, ModuleTestCase):
                         [unions["Province"].id])]))
         Party.write([party], {'union_level': None, 'union_parent': None})
         self.assertEqual(positions({'p': party}), {"Factory": (None, None)})
+
+    @with_transaction()
+    def test_compliance_rollup(self):
+        "Spending rolls up the tree; status follows the rules"
+        pool = Pool()
+        Compliance = pool.get('relief.union.compliance')
+        Plan = pool.get('relief.union.plan')
+        Sale = pool.get('sale.sale')
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            unions = create_unions([
+                    ("Province", 'province', None),
+                    ("City", 'city', "Province"),
+                    ("Grassroots 1", 'grassroots', "City"),
+                    ("Grassroots 2", 'grassroots', "City"),
+                    ("Grassroots 3", 'grassroots', "Province"),
+                    ])
+            member, = Party.create([{'name': "Member",
+                        'member_union': unions["Grassroots 2"].id,
+                        'member_number': 'M1',
+                        'addresses': [('create', [{}])]}])
+            Plan.create([{
+                        'union': unions[n].id, 'year': 2024,
+                        'workers': Decimal(workers),
+                        'gift_total': Decimal(gift),
+                        'gift_standard': Decimal(1000),
+                        } for n, workers, gift in [
+                        ("City", '0.001', '1.5'),
+                        ("Grassroots 1", '0.0005', 1),
+                        ("Grassroots 2", '0.0005', 1),
+                        ("Grassroots 3", '0.0005', 1)]])
+            for party, amount, state in [
+                    (unions["Grassroots 1"], 4000, 'confirmed'),
+                    (unions["Grassroots 2"], 1000, 'done'),
+                    (member, 500, 'processing'),
+                    (unions["Grassroots 2"], 9000, 'cancelled'),
+                    (unions["City"], 100, 'confirmed'),
+                    ]:
+                spent_sale(party, amount, state, dt.date(2024, 5, 1))
+            spent_sale(unions["Grassroots 1"], 7000, 'confirmed',
+                dt.date(2023, 5, 1))
+            with Transaction().set_context(year=2024):
+                rows = {r.union.name: r for r in Compliance.search([])}
+        self.assertEqual(
+            {n: (r.spending_own, r.spending) for n, r in rows.items()}, {
+                "Province": (0, 5600),
+                "City": (100, 5600),
+                "Grassroots 1": (4000, 4000),
+                "Grassroots 2": (1500, 1500),
+                "Grassroots 3": (0, 0),
+                })
+        self.assertEqual(
+            {n: r.status for n, r in rows.items()}, {
+                "Province": 'missing',
+                "City": 'compliant',
+                "Grassroots 1": 'compliant',
+                "Grassroots 2": 'not_compliant',
+                "Grassroots 3": 'not_compliant',
+                })
+        self.assertEqual(rows["Grassroots 2"].relief_share, Decimal('15'))
+        self.assertEqual(rows["City"].gift_per_member, Decimal(1500))
+        self.assertEqual(rows["City"].relief_share, Decimal('37.33'))
+        self.assertIn("15", rows["Grassroots 2"].reasons)
+
+
+def spent_sale(party, amount, state, date):
+    "Create a sale of party with relief_amount in state, as quoted would"
+    pool = Pool()
+    Sale = pool.get('sale.sale')
+    sale, = Sale.create([{
+                'party': party.id,
+                'invoice_address': party.addresses[0].id,
+                'sale_date': date,
+                'lines': [('create', [{
+                                'description': "Gift",
+                                'quantity': 1,
+                                'unit_price': Decimal(amount),
+                                }])],
+                }])
+    union = party if party.union_level else party.member_union
+    Sale.write([sale], {'state': state, 'relief_union': union.id})
+    pool.get('sale.line').write(list(sale.lines), {
+            'relief_amount': Decimal(amount)})
+    return sale
 
 
 del ModuleTestCase
