@@ -27,6 +27,7 @@ class Rule(ModelSQL, ModelView):
             ('festival_gift_cap', "Festival Gifts per Member per Year"),
             ('relief_share_min', "Minimum Relief Share of Gift Money"),
             ], "Kind", required=True, sort=False)
+    kind_string = kind.translated('kind')
     value = fields.Numeric("Value", digits=(16, 4), required=True)
     unit = fields.Function(fields.Char("Unit"), 'on_change_with_unit')
     valid_from = fields.Date(
@@ -111,6 +112,59 @@ class Rule(ModelSQL, ModelView):
                 raise RuleValidationError(
                     gettext('relief.msg_rule_percentage',
                         rule=rule.rec_name, value=rule.value))
+
+    @classmethod
+    def create(cls, vlist):
+        cls.check_overlap([(None, v) for v in vlist])
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        pairs = []
+        for rules, values in zip(actions, actions):
+            if values.keys() & {
+                    'jurisdiction', 'kind', 'valid_from', 'valid_to'}:
+                pairs.extend((r, values) for r in rules)
+        cls.check_overlap(pairs)
+        super().write(*args)
+
+    @classmethod
+    def check_overlap(cls, pairs):
+        """Refuse a validity that overlaps a rule of the same kind and
+        jurisdiction, naming that rule.
+
+        The exclusion constraint decides when two transactions race; this is
+        checked before writing to tell which rule is in the way."""
+        Subdivision = Pool().get('country.subdivision')
+        for rule, values in pairs:
+            def get(name):
+                if name in values:
+                    return values[name]
+                value = getattr(rule, name, None) if rule else None
+                return getattr(value, 'id', value)
+            jurisdiction, kind = get('jurisdiction'), get('kind')
+            start, end = get('valid_from'), get('valid_to')
+            if not (jurisdiction and kind and start):
+                continue
+            domain = [
+                ('jurisdiction', '=', jurisdiction),
+                ('kind', '=', kind),
+                ['OR', ('valid_to', '=', None), ('valid_to', '>=', start)],
+                ]
+            if end:
+                domain.append(('valid_from', '<=', end))
+            if rule:
+                domain.append(('id', '!=', rule.id))
+            for other in cls.search(domain, limit=1):
+                raise RuleValidationError(gettext(
+                        'relief.msg_rule_overlap',
+                        jurisdiction=Subdivision(jurisdiction).rec_name,
+                        kind=other.kind_string,
+                        valid_from=start,
+                        valid_to=end or '—',
+                        other_from=other.valid_from,
+                        other_to=other.valid_to or '—'))
 
     @classmethod
     def on_modification(cls, mode, rules, field_names=None):
