@@ -5,21 +5,43 @@ import datetime as dt
 from decimal import Decimal
 
 from sql import Cast, Literal, Null, Union, Window
-from sql.aggregate import Max, Sum
+from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Round
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.relief.excel import Column, Layout, write_workbook
 from trytond.pool import Pool
 from trytond.pyson import PYSONEncoder
+from trytond.report import Report
 from trytond.transaction import Transaction
 from trytond.wizard import StateAction, Wizard
 
+from .ir import ExportRulesMixin
 from .party import LEVELS
 from .sale import SPENDING
 
 TEN_THOUSAND = 10000
+LAYOUT = Layout(
+    sheet="消费帮扶合规",
+    columns=[
+        Column('union', "工会名称", width=30),
+        Column('level', "级别"),
+        Column('upper_union', "上级工会", width=24),
+        Column('city', "市"),
+        Column('county', "县（区）"),
+        Column('gift_total', "节日慰问品总额（万元）", type='numeric'),
+        Column('spending', "消费帮扶金额（元）", type='numeric'),
+        Column('relief_share', "帮扶占比（%）", type='numeric'),
+        Column('share_min', "最低占比（%）", type='numeric'),
+        Column('gift_per_member', "人均慰问品（元）", type='numeric'),
+        Column('gift_cap', "人均上限（元）", type='numeric'),
+        Column('plan_attainment', "计划完成率（%）", type='numeric'),
+        Column('quota_attainment', "额度完成率（%）", type='numeric'),
+        Column('status', "状态"),
+        Column('reasons', "原因", width=60),
+        ])
 
 
 def _year():
@@ -30,7 +52,7 @@ def _year():
     return int(year)
 
 
-class Compliance(ModelSQL, ModelView):
+class Compliance(ExportRulesMixin, ModelSQL, ModelView):
     "Union Fund-Rule Compliance"
     __name__ = 'relief.union.compliance'
 
@@ -73,6 +95,8 @@ class Compliance(ModelSQL, ModelView):
             ('not_compliant', "Not Compliant"),
             ('missing', "Data Missing"),
             ], "Status", sort=False)
+    level_string = level.translated('level')
+    status_string = status.translated('status')
     reasons = fields.Function(fields.Text("Reasons"), 'get_reasons')
     unions = fields.Integer("Unions", help="1 per union, to count in graphs.")
 
@@ -242,6 +266,11 @@ class Compliance(ModelSQL, ModelView):
 
     def get_reasons(self, name):
         "Explain the status in the user's language"
+        lang = Pool().get('ir.lang').get()
+
+        def number(value):
+            # As the client shows them, whatever type the backend returns
+            return lang.format_number(value, 2) if value is not None else '-'
         reasons = []
         if not self.plan:
             return gettext('relief_union.msg_compliance_no_plan',
@@ -261,23 +290,27 @@ class Compliance(ModelSQL, ModelView):
                 and self.relief_share < self.share_min):
             reasons.append(gettext(
                     'relief_union.msg_compliance_share_low',
-                    share=self.relief_share, minimum=self.share_min,
-                    spending=self.spending or Decimal(0),
-                    gift_money=self.gift_total * TEN_THOUSAND))
+                    share=number(self.relief_share),
+                    minimum=number(self.share_min),
+                    spending=number(self.spending or Decimal(0)),
+                    gift_money=number(self.gift_total * TEN_THOUSAND)))
         if (self.gift_per_member is not None
                 and self.gift_per_member > self.gift_cap):
             reasons.append(gettext(
                     'relief_union.msg_compliance_gift_high',
-                    amount=self.gift_per_member, cap=self.gift_cap))
+                    amount=number(self.gift_per_member),
+                    cap=number(self.gift_cap)))
         standard = self.plan.gift_standard
         if standard is not None and standard > self.gift_cap:
             reasons.append(gettext(
                     'relief_union.msg_compliance_standard_high',
-                    amount=standard, cap=self.gift_cap))
+                    amount=number(standard), cap=number(self.gift_cap)))
         if not reasons:
             return gettext('relief_union.msg_compliance_ok',
-                share=self.relief_share, minimum=self.share_min,
-                amount=self.gift_per_member, cap=self.gift_cap)
+                share=number(self.relief_share),
+                minimum=number(self.share_min),
+                amount=number(self.gift_per_member),
+                cap=number(self.gift_cap))
         return '\n'.join(reasons)
 
 
@@ -310,3 +343,39 @@ class ComplianceOpenSales(Wizard):
         action['name'] += ' (%s %s)' % (
             ', '.join(r.union.rec_name for r in self.records[:3]), year)
         return action, {}
+
+
+class ComplianceReport(Report):
+    "Union Fund-Rule Compliance (Excel)"
+    __name__ = 'relief.union.compliance.xlsx'
+
+    @classmethod
+    def _execute(cls, records, header, data, action):
+        rows = [cls._row(r) for r in records]
+        year = records[0].year if records else _year()
+        layout = Layout(
+            LAYOUT.columns, sheet=LAYOUT.sheet,
+            title="%s 年度工会消费帮扶合规情况" % year)
+        return 'xlsx', write_workbook(layout, rows)
+
+    @staticmethod
+    def _row(record):
+        def name(value):
+            return value.rec_name if value else None
+        return {
+            'union': name(record.union),
+            'level': record.level_string,
+            'upper_union': name(record.upper_union),
+            'city': name(record.city),
+            'county': name(record.county),
+            'gift_total': record.gift_total,
+            'spending': record.spending,
+            'relief_share': record.relief_share,
+            'share_min': record.share_min,
+            'gift_per_member': record.gift_per_member,
+            'gift_cap': record.gift_cap,
+            'plan_attainment': record.plan_attainment,
+            'quota_attainment': record.quota_attainment,
+            'status': record.status_string,
+            'reasons': record.reasons,
+            }

@@ -4,14 +4,17 @@ from sql import Null
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, Unique, fields
-from trytond.pool import PoolMeta
+from trytond.model.fields import SQL_OPERATORS
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import MemberError, UnionTreeError
+from .ir import ExportRulesMixin
 
 LEVELS = [
     (None, ""),
@@ -24,7 +27,12 @@ LEVELS = [
     ]
 
 
-class Party(metaclass=PoolMeta):
+def slices(ids):
+    "Return ids in lists as long as a query takes"
+    return map(list, grouped_slice(ids, backend.MAX_QUERY_PARAMS))
+
+
+class Party(ExportRulesMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
 
     union_level = fields.Selection(
@@ -73,6 +81,8 @@ class Party(metaclass=PoolMeta):
             "Members (Total)",
             states={'invisible': ~Eval('union_level')}),
         'get_union_totals')
+    union_top = fields.Function(fields.Boolean("Top Union"),
+        'get_union_top', searcher='search_union_top')
 
     member_union = fields.Many2One(
         'party.party', "Member of Union", ondelete='RESTRICT',
@@ -112,9 +122,9 @@ class Party(metaclass=PoolMeta):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         unions = []
-        for sub_ids in grouped_slice(ids):
+        for sub_ids in slices(ids):
             cursor.execute(*table.select(table.id,
-                    where=reduce_ids(table.id, sub_ids)
+                    where=SQL_OPERATORS['in'](table.id, sub_ids)
                     & (table.union_level != Null)))
             unions.extend(i for i, in cursor)
         return unions
@@ -140,16 +150,16 @@ class Party(metaclass=PoolMeta):
         ids = list(ids)
         unions = cls._union_ids(ids)
         others = sorted(set(ids) - set(unions))
-        for sub_ids in grouped_slice(unions):
+        for sub_ids in slices(unions):
             # _update_tree places a new node from left = right = 0
             cursor.execute(*table.update(
                     [table.union_left, table.union_right], [0, 0],
-                    where=reduce_ids(table.id, sub_ids)
+                    where=SQL_OPERATORS['in'](table.id, sub_ids)
                     & (table.union_left == Null)))
-        for sub_ids in grouped_slice(others):
+        for sub_ids in slices(others):
             cursor.execute(*table.update(
                     [table.union_left, table.union_right], [Null, Null],
-                    where=reduce_ids(table.id, sub_ids)
+                    where=SQL_OPERATORS['in'](table.id, sub_ids)
                     & (table.union_left != Null)))
         return unions
 
@@ -206,7 +216,8 @@ class Party(metaclass=PoolMeta):
                         [Case(*((table.id == i, l) for i, l in sub_nodes)),
                             Case(*((table.id == i, l + size)
                                     for i, l in sub_nodes))],
-                        where=reduce_ids(table.id, [i for i, _ in sub_nodes])))
+                        where=SQL_OPERATORS['in'](
+                            table.id, [i for i, _ in sub_nodes])))
 
     @classmethod
     def write(cls, *args):
@@ -234,7 +245,7 @@ class Party(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         result = {n: dict.fromkeys(map(int, parties)) for n in names}
         ids = [p.id for p in parties if p.union_level]
-        for sub_ids in grouped_slice(ids):
+        for sub_ids in slices(ids):
             cursor.execute(*table.join(descendant, condition=(
                         descendant.union_left >= table.union_left)
                     & (descendant.union_left < table.union_right)
@@ -243,7 +254,7 @@ class Party(metaclass=PoolMeta):
                             (descendant.union_level == 'grassroots', 1),
                             else_=0)),
                     Sum(Coalesce(descendant.union_members, 0)),
-                    where=reduce_ids(table.id, sub_ids),
+                    where=SQL_OPERATORS['in'](table.id, sub_ids),
                     group_by=[table.id]))
             for id_, grassroots, members in cursor:
                 if 'union_grassroots_total' in result:
@@ -251,6 +262,27 @@ class Party(metaclass=PoolMeta):
                 if 'union_members_total' in result:
                     result['union_members_total'][id_] = members
         return result
+
+    @classmethod
+    def get_union_top(cls, parties, name):
+        "Whether the union is a root of the tree the user sees"
+        User = Pool().get('res.user')
+        unions = User.get_relief_unions()
+        return {p.id: (p.id in unions) if unions
+            else bool(p.union_level and not p.union_parent) for p in parties}
+
+    @classmethod
+    def search_union_top(cls, name, clause):
+        User = Pool().get('res.user')
+        _, operator, value = clause[:3]
+        unions = User.get_relief_unions()
+        if (operator == '=') == bool(value):
+            if unions:
+                return [('id', 'in', unions)]
+            return [('union_level', '!=', None), ('union_parent', '=', None)]
+        if unions:
+            return [('id', 'not in', unions)]
+        return ['OR', ('union_level', '=', None), ('union_parent', '!=', None)]
 
     @classmethod
     def validate_fields(cls, parties, field_names):
@@ -294,7 +326,7 @@ class Party(metaclass=PoolMeta):
                         'relief_union.msg_member_number_used',
                         party=name, number=number, other=seen[number]))
             seen[number] = name
-        for sub_numbers in grouped_slice(list(seen)):
+        for sub_numbers in slices(list(seen)):
             for other in cls.search([
                         ('member_number', 'in', list(sub_numbers)),
                         ('id', 'not in', list(exclude)),
@@ -311,3 +343,17 @@ class Party(metaclass=PoolMeta):
         default.setdefault('union_left')
         default.setdefault('union_right')
         return super().copy(parties, default=default)
+
+
+# The party's rule applies to these through __access__: their export is
+# checked in SQL too (a member's address, phone and identifiers).
+class Address(ExportRulesMixin, metaclass=PoolMeta):
+    __name__ = 'party.address'
+
+
+class ContactMechanism(ExportRulesMixin, metaclass=PoolMeta):
+    __name__ = 'party.contact_mechanism'
+
+
+class Identifier(ExportRulesMixin, metaclass=PoolMeta):
+    __name__ = 'party.identifier'

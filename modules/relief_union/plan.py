@@ -8,14 +8,16 @@ from sql.conditionals import Coalesce
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import (
-    Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.model.exceptions import AccessError
+from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 from .exceptions import PlanError, QuotaError
+from .ir import ExportRulesMixin
+from .party import slices
 
 # The figures of 附件1 and the quota, with the unit they are kept in
 FIGURES = [
@@ -23,7 +25,7 @@ FIGURES = [
     'planned_relief', 'quota']
 
 
-class Plan(Workflow, ModelSQL, ModelView):
+class Plan(ExportRulesMixin, Workflow, ModelSQL, ModelView):
     "Union Annual Plan"
     __name__ = 'relief.union.plan'
     _states = {'readonly': Eval('state') != 'draft'}
@@ -113,12 +115,12 @@ class Plan(Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         result = dict.fromkeys(map(int, plans), Decimal(0))
         keys = {(p.union.id, p.year): p.id for p in plans}
-        for sub_ids in grouped_slice({p.union.id for p in plans}):
+        for sub_ids in slices({p.union.id for p in plans}):
             cursor.execute(*plan.join(
                     party, condition=plan.union == party.id
                     ).select(party.union_parent, plan.year,
                     Sum(Coalesce(plan.quota, 0)),
-                    where=reduce_ids(party.union_parent, sub_ids),
+                    where=SQL_OPERATORS['in'](party.union_parent, sub_ids),
                     group_by=[party.union_parent, plan.year]))
             for union, year, amount in cursor:
                 if (union, year) in keys:
@@ -170,11 +172,16 @@ class Plan(Workflow, ModelSQL, ModelView):
             amount = Decimal(str(allocated.get(key) or 0))
             quota = Decimal(str(held.get(key) or 0))
             if amount > quota:
-                Party = Pool().get('party.party')
+                pool = Pool()
+                Lang = pool.get('ir.lang')
+                Party = pool.get('party.party')
+                # As the client shows them, whatever type the backend sums to
+                lang, digits = Lang.get(), cls.quota.digits[1]
                 raise QuotaError(gettext(
                         'relief_union.msg_plan_quota_over',
                         union=Party(union).rec_name, year=year,
-                        allocated=amount, held=quota))
+                        allocated=lang.format_number(amount, digits),
+                        held=lang.format_number(quota, digits)))
 
     @classmethod
     def _serialize_quota(cls, union_ids):
@@ -186,10 +193,10 @@ class Plan(Workflow, ModelSQL, ModelView):
         Party = Pool().get('party.party')
         party = Party.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_ids in grouped_slice(sorted(union_ids)):
+        for sub_ids in slices(sorted(union_ids)):
             cursor.execute(*party.update(
                     [party.write_date], [party.write_date],
-                    where=reduce_ids(party.id, sub_ids)))
+                    where=SQL_OPERATORS['in'](party.id, sub_ids)))
 
     @classmethod
     def _quota_figures(cls, keys):
@@ -201,9 +208,11 @@ class Plan(Workflow, ModelSQL, ModelView):
         unions = sorted({u for u, _ in keys})
         years = sorted({y for _, y in keys})
         held, allocated = {}, {}
-        for sub_ids in grouped_slice(unions):
+        for sub_ids in slices(unions):
+            # A list: both queries use it, a slice is consumed by the first
+            sub_ids = list(sub_ids)
             cursor.execute(*plan.select(plan.union, plan.year, plan.quota,
-                    where=reduce_ids(plan.union, sub_ids)
+                    where=SQL_OPERATORS['in'](plan.union, sub_ids)
                     & plan.year.in_(years)))
             for union, year, quota in cursor:
                 held[(union, year)] = quota or 0
@@ -211,13 +220,26 @@ class Plan(Workflow, ModelSQL, ModelView):
                     party, condition=plan.union == party.id
                     ).select(party.union_parent, plan.year,
                     Sum(Coalesce(plan.quota, 0)),
-                    where=reduce_ids(party.union_parent, sub_ids)
+                    where=SQL_OPERATORS['in'](party.union_parent, sub_ids)
                     & plan.year.in_(years)
                     & (plan.quota != Null),
                     group_by=[party.union_parent, plan.year]))
             for union, year, amount in cursor:
                 allocated[(union, year)] = amount
         return held, allocated
+
+    @classmethod
+    def check_modification(cls, mode, plans, values=None, external=False):
+        super().check_modification(
+            mode, plans, values=values, external=external)
+        # The workflow writes only the state
+        if mode == 'delete' or (
+                mode == 'write' and values.keys() - {'state'}):
+            for plan in plans:
+                if plan.state == 'confirmed':
+                    raise AccessError(gettext(
+                            'relief_union.msg_plan_confirmed_modify',
+                            plan=plan.rec_name))
 
     @classmethod
     @ModelView.button

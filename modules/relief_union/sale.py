@@ -6,11 +6,13 @@ from trytond.model import Index, ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
+from .ir import ExportRulesMixin
+
 # Sales whose relief goods count as a union's spending
 SPENDING = ['confirmed', 'processing', 'done']
 
 
-class Sale(metaclass=PoolMeta):
+class Sale(ExportRulesMixin, metaclass=PoolMeta):
     __name__ = 'sale.sale'
 
     relief_union = fields.Many2One(
@@ -64,7 +66,7 @@ class Sale(metaclass=PoolMeta):
         return super().copy(sales, default=default)
 
 
-class Line(metaclass=PoolMeta):
+class Line(ExportRulesMixin, metaclass=PoolMeta):
     __name__ = 'sale.line'
 
     relief_amount = fields.Numeric(
@@ -93,7 +95,8 @@ class Line(metaclass=PoolMeta):
         "The share of a gift pack's value that its relief components make"
         total = relief = Decimal(0)
         for component in product.components_used:
-            value = (component.product.list_price or 0) * Decimal(
+            # The variant price falls back on the template's (list_price_used)
+            value = (component.product.list_price_used or 0) * Decimal(
                 str(component.quantity))
             total += value
             if component.product.template.relief:
@@ -106,3 +109,12 @@ class Line(metaclass=PoolMeta):
         default = default.copy() if default is not None else {}
         default.setdefault('relief_amount')
         return super().copy(lines, default=default)
+
+
+# The union accountant's rules on invoices (sale.xml)
+class Invoice(ExportRulesMixin, metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+
+
+class InvoiceLine(ExportRulesMixin, metaclass=PoolMeta):
+    __name__ = 'account.invoice.line'

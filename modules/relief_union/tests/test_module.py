@@ -2,6 +2,9 @@
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
 from decimal import Decimal
+from io import BytesIO
+
+from openpyxl import load_workbook
 
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
@@ -136,7 +139,6 @@ class ReliefUnionTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Compliance = pool.get('relief.union.compliance')
         Plan = pool.get('relief.union.plan')
-        Sale = pool.get('sale.sale')
         Party = pool.get('party.party')
         company = create_company()
         with set_company(company):
@@ -173,6 +175,19 @@ class ReliefUnionTestCase(CompanyTestMixin, ModuleTestCase):
                 dt.date(2023, 5, 1))
             with Transaction().set_context(year=2024):
                 rows = {r.union.name: r for r in Compliance.search([])}
+                Report = pool.get('relief.union.compliance.xlsx',
+                    type='report')
+                oext, content, _, _ = Report.execute(
+                    [rows["Grassroots 2"].id, rows["City"].id], {})
+        self.assertEqual(oext, 'xlsx')
+        sheet = load_workbook(BytesIO(content)).active
+        self.assertEqual(sheet['A1'].value, "2024 年度工会消费帮扶合规情况")
+        self.assertEqual(
+            [[c.value for c in row][:3] + [row[6].value, row[7].value]
+                for row in sheet.iter_rows(min_row=3)], [
+                ["Grassroots 2", "Grassroots Union", "City", 1500, 15],
+                ["City", "City Federation", "Province", 5600, 37.33],
+                ])
         self.assertEqual(
             {n: (r.spending_own, r.spending) for n, r in rows.items()}, {
                 "Province": (0, 5600),

@@ -1,0 +1,301 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""附件1: the unions' consumption poverty-relief statistics (陕工发〔2020〕1号)"""
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.modules.relief.excel import (
+    Column, Layout, read_workbook, write_workbook)
+from trytond.modules.relief.exceptions import ExcelError
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+TITLE = "%s 年度全省工会消费扶贫情况统计表"
+UNIT, PREPARER, PHONE = "填报单位（盖章）：", "填报人：", "联系电话："
+UNION = "工会名称"
+# The figures of 附件1, in the units of relief.union.plan
+FIGURES = [
+    Column('grassroots_unions', "基层工会数量", type='integer', minimum=0),
+    Column('workers', "职工数（万）", type='numeric', minimum=0),
+    Column('gift_standard', "年度个人发放节日慰问品标准（元）",
+        type='numeric', minimum=0),
+    Column('gift_total', "年度工会发放慰问品总额（万元）",
+        type='numeric', minimum=0),
+    Column('planned_relief', "计划消费扶贫金额（万元）",
+        type='numeric', minimum=0),
+    ]
+LAYOUT = Layout(
+    title=TITLE,
+    columns=[
+        Column('sequence', "序号", type='integer', minimum=1),
+        Column('union', UNION, required=True, key=True),
+        *FIGURES,
+        Column('comment', "备注"),
+        ],
+    header_lines=[UNIT],
+    footer_lines=[PREPARER, PHONE])
+
+
+def _layout(year):
+    "Return the layout of 附件1 titled for year"
+    return Layout(
+        LAYOUT.columns, title=TITLE % year,
+        header_lines=LAYOUT.header_lines, footer_lines=LAYOUT.footer_lines)
+
+
+def _update(record, **values):
+    "Set the values that differ on record and return whether any did"
+    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+    for name, value in changed.items():
+        setattr(record, name, value)
+    return bool(changed)
+
+
+class Plan(metaclass=PoolMeta):
+    __name__ = 'relief.union.plan'
+
+    @classmethod
+    def form_unions(cls, union):
+        "Return the unions of the 附件1 of union: itself and those right below"
+        Party = Pool().get('party.party')
+        return [union] + Party.search([
+                ('union_parent', '=', union.id),
+                ('union_level', '!=', None),
+                ], order=[('id', 'ASC')])
+
+    @classmethod
+    def form_rows(cls, union, year):
+        "Return the rows of 附件1 of union for year, blank without a plan"
+        unions = cls.form_unions(union)
+        plans = {p.union: p for p in cls.search([
+                    ('union', 'in', [u.id for u in unions]),
+                    ('year', '=', year),
+                    ])}
+        rows = []
+        for union_ in unions:
+            plan = plans.get(union_)
+            row = {'union': union_.name}
+            if plan:
+                row.update((c.name, getattr(plan, c.name)) for c in FIGURES)
+                row['comment'] = plan.comment
+            rows.append(row)
+        return rows
+
+    @classmethod
+    def read_form(cls, data, union, year, filename=None):
+        """Return the rows of a filled 附件1 of union for year with their
+        union or raise"""
+        rows = read_workbook(data, LAYOUT, filename=filename)
+        unions = {}
+        for union_ in reversed(cls.form_unions(union)):
+            unions[union_.name] = union_
+        plans = {p.union: p for p in cls.search([
+                    ('union', 'in', [u.id for u in unions.values()]),
+                    ('year', '=', year),
+                    ])}
+        errors = []
+        for row in rows:
+            errors.extend(cls._form_row_errors(row, union, unions, plans))
+        if errors:
+            if filename:
+                summary = gettext('relief.msg_excel_errors',
+                    filename=filename, count=len(errors))
+            else:
+                summary = gettext(
+                    'relief.msg_excel_errors_workbook', count=len(errors))
+            raise ExcelError('\n'.join([summary] + errors))
+        for row in rows:
+            row['union'] = unions[row['union']]
+        return rows
+
+    @classmethod
+    def _form_row_errors(cls, row, union, unions, plans):
+        "Return the errors of a row of 附件1 read without error"
+        if row['union'] not in unions:
+            return [gettext('relief_union.msg_union_form_union_unknown',
+                    row=row['_row'], column=UNION, value=row['union'],
+                    union=union.name)]
+        errors = []
+        plan = plans.get(unions[row['union']])
+        if plan and plan.state != 'draft':
+            errors.append(gettext('relief_union.msg_union_form_plan_confirmed',
+                    row=row['_row'], plan=plan.rec_name))
+        for column in FIGURES:
+            value = row.get(column.name)
+            digits = getattr(cls._fields[column.name], 'digits', None)
+            if (value is not None and digits
+                    and value.normalize().as_tuple().exponent < -digits[1]):
+                # The file has more decimals than the plan keeps
+                errors.append(gettext('relief_union.msg_union_form_digits',
+                        row=row['_row'], column=column.string, value=value,
+                        digits=digits[1]))
+        return errors
+
+    @classmethod
+    def import_form(cls, rows, year):
+        """Create or update the draft plans for year of the rows of 附件1
+        and return those created and updated"""
+        existing = {p.union: p for p in cls.search([
+                    ('union', 'in', [r['union'].id for r in rows]),
+                    ('year', '=', year),
+                    ])}
+        created, updated = [], []
+        for row in rows:
+            values = {c.name: row.get(c.name) for c in FIGURES}
+            values['comment'] = row.get('comment')
+            plan = existing.get(row['union'])
+            if not plan:
+                created.append(cls(union=row['union'], year=year, **values))
+            elif plan.state == 'draft' and _update(plan, **values):
+                updated.append(plan)
+        cls.save(created + updated)
+        return created, updated
+
+
+class FormWizardMixin:
+    "A wizard of 附件1 started on a union, by default the union of the user"
+
+    def default_start(self, fields):
+        pool = Pool()
+        Party = pool.get('party.party')
+        User = pool.get('res.user')
+        defaults = {}
+        if (self.model and self.model.__name__ == 'party.party'
+                and self.record and self.record.union_level):
+            defaults['union'] = self.record.id
+        else:
+            unions = User.get_relief_unions()
+            if unions and Party(unions[0]).union_level:
+                defaults['union'] = unions[0]
+        return defaults
+
+
+class PlanExport(FormWizardMixin, Wizard):
+    "Export the Union Statistics (附件1)"
+    __name__ = 'relief.union.plan.export'
+
+    start = StateView(
+        'relief.union.plan.export.start',
+        'relief_union.plan_export_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Export", 'export', 'tryton-ok', default=True),
+            ])
+    export = StateTransition()
+    result = StateView(
+        'relief.union.plan.export.result',
+        'relief_union.plan_export_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_export(self):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Plan = pool.get('relief.union.plan')
+        union = self.start.union
+        # A union accountant exports only the unions they may read
+        with check_access():
+            Party.read([union.id], ['id'])
+            rows = Plan.form_rows(union, self.start.year)
+        self.result.file = write_workbook(
+            _layout(self.start.year), rows,
+            header_lines=[UNIT + union.name],
+            footer_lines=[
+                PREPARER + (self.start.preparer or ''),
+                PHONE + (self.start.phone or '')])
+        return 'result'
+
+    def default_result(self, fields):
+        file = self.result.file
+        self.result.file = None  # No need to store it in the session
+        name = '-'.join([TITLE % self.start.year, self.start.union.name])
+        return {
+            'file': file,
+            'filename': name + '.xlsx',
+            }
+
+
+class PlanExportStart(ModelView):
+    "Export the Union Statistics (附件1)"
+    __name__ = 'relief.union.plan.export.start'
+
+    union = fields.Many2One(
+        'party.party', "Union", required=True,
+        domain=[('union_level', '!=', None)],
+        help="填报单位: the union whose form it is, with the unions right "
+        "below it.")
+    year = fields.Integer("Year", required=True)
+    preparer = fields.Char("Prepared By", help="填报人")
+    phone = fields.Char("Phone")
+
+    @classmethod
+    def default_year(cls):
+        return Pool().get('ir.date').today().year
+
+
+class PlanExportResult(ModelView):
+    "Export the Union Statistics (附件1)"
+    __name__ = 'relief.union.plan.export.result'
+
+    file = fields.Binary("File", readonly=True, filename='filename')
+    filename = fields.Char("File Name", readonly=True)
+
+
+class PlanImport(FormWizardMixin, Wizard):
+    "Import the Union Statistics (附件1)"
+    __name__ = 'relief.union.plan.import'
+
+    start = StateView(
+        'relief.union.plan.import.start',
+        'relief_union.plan_import_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Import", 'import_', 'tryton-ok', default=True),
+            ])
+    import_ = StateTransition()
+    result = StateView(
+        'relief.union.plan.import.result',
+        'relief_union.plan_import_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_import_(self):
+        Plan = Pool().get('relief.union.plan')
+        rows = Plan.read_form(
+            self.start.file, self.start.union, self.start.year,
+            filename=self.start.filename)
+        self.result.created, self.result.updated = Plan.import_form(
+            rows, self.start.year)
+        return 'result'
+
+    def default_result(self, fields):
+        return {
+            'created': [p.id for p in self.result.created],
+            'updated': [p.id for p in self.result.updated],
+            }
+
+
+class PlanImportStart(ModelView):
+    "Import the Union Statistics (附件1)"
+    __name__ = 'relief.union.plan.import.start'
+
+    union = fields.Many2One(
+        'party.party', "Filling Union", required=True,
+        domain=[('union_level', '!=', None)],
+        help="填报单位: the union that filled the form; its rows are this "
+        "union and the unions right below it.")
+    year = fields.Integer("Year", required=True)
+    file = fields.Binary("File", required=True, filename='filename')
+    filename = fields.Char("File Name")
+
+    @classmethod
+    def default_year(cls):
+        return Pool().get('ir.date').today().year
+
+
+class PlanImportResult(ModelView):
+    "Import the Union Statistics (附件1)"
+    __name__ = 'relief.union.plan.import.result'
+
+    created = fields.Many2Many(
+        'relief.union.plan', None, None, "Plans Created", readonly=True)
+    updated = fields.Many2Many(
+        'relief.union.plan', None, None, "Plans Updated", readonly=True)
