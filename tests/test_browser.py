@@ -1,7 +1,8 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Log in to the web client (sao) with a real browser as the back office and
-open the catalogue of the demo.
+"""Log in to the web client (sao) with a real browser: the back office opens
+the catalogue of the demo, the union accountant of 周至县 the compliance of
+their unions and of no other.
 
 Needs Chromium, chromedriver and selenium; skipped without them unless CI
 is set, where a missing piece is a failure.  The demo database
@@ -42,6 +43,11 @@ DATABASE = "relief_browser" + (
     "_pg" if os.environ.get("TRYTOND_DATABASE_URI", "").startswith("postgres")
     else "")
 LOGIN = "backoffice"
+ACCOUNTANT = "accountant"
+UNIONS_MENU = ("工会", "Unions")
+COMPLIANCE_MENU = ("消费帮扶合规", "Fund-Rule Compliance")
+# scripts/demo/relief_union.py: the accountant's union
+OWN_UNION = "周至县总工会"
 ROOT_MENU = ("消费帮扶", "Consumption Assistance")
 CATALOGUE_MENU = ("推荐目录", "Catalogue")
 # A product of the demo as the catalogue shows it: "[FP610124001] 周至…"
@@ -137,7 +143,7 @@ def server():
                     pytest.fail(f"trytond did not answer on {url}\n"
                         + _log_tail())
                 time.sleep(0.2)
-        yield url, credentials[LOGIN]
+        yield url, credentials
     finally:
         process.terminate()
         try:
@@ -182,21 +188,22 @@ def _menu_rows(driver):
             });""")
 
 
-def _children(driver, label):
-    "The rows just below the top-level entry label"
+def _children(driver, label, depth=0):
+    "The rows just below the entry label at depth"
     rows = _menu_rows(driver)
-    start = next(i for i, (_, text, _) in enumerate(rows) if text == label)
+    start = next(i for i, (_, text, d) in enumerate(rows)
+        if text == label and d == depth)
     children = []
     for row in rows[start + 1:]:
-        if row[2] == 0:
+        if row[2] <= depth:
             break
-        if row[2] == 1:
+        if row[2] == min(r[2] for r in rows[start + 1:] if r[2] > depth):
             children.append(row)
     return children
 
 
-def test_back_office_opens_the_catalogue(server, browser):
-    url, password = server
+def _checker(browser):
+    "Return check(condition, what): wait for condition or fail with a shot"
     wait = WebDriverWait(browser, 30)
 
     def check(condition, what):
@@ -206,45 +213,89 @@ def test_back_office_opens_the_catalogue(server, browser):
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             browser.save_screenshot(str(SCREENSHOT.with_name(
                 f"{DATABASE}-failure.png")))
-            pytest.fail(f"{what} (see var/screenshots/{DATABASE}-failure.png)\n"
-                + _log_tail())
+            pytest.fail(f"{what} (see var/screenshots/"
+                f"{DATABASE}-failure.png)\n" + _log_tail())
+    return check
 
+
+def _log_in(browser, url, login, password):
+    "Log in and return the label of the top menu entry of the programme"
+    check = _checker(browser)
     # The hash names the database, so the dialog needs no choice of one.
     browser.get(url + "#" + DATABASE)
-    login = check(EC.visibility_of_element_located((By.ID, "login")),
+    entry = check(EC.visibility_of_element_located((By.ID, "login")),
         "the login dialog did not show")
-    login.send_keys(LOGIN, Keys.ENTER)
+    entry.send_keys(login, Keys.ENTER)
     entry = check(EC.visibility_of_element_located(
             (By.ID, "ask-dialog-entry")), "the password dialog did not show")
     entry.send_keys(password, Keys.ENTER)
-
-    root = check(lambda d: next((text for _, text, depth in _menu_rows(d)
+    return check(lambda d: next((text for _, text, depth in _menu_rows(d)
                 if depth == 0 and text in ROOT_MENU), None),
         f"the menu has no entry {' or '.join(ROOT_MENU)}")
-    row = next(row for row, text, _ in _menu_rows(browser) if text == root)
-    # A click on the label expands the entry (and never collapses it).
-    row.find_element(By.CSS_SELECTOR, "td .cell").click()
-    children = check(lambda d: _children(d, root),
-        f"{root} shows no child entry")
-    # The back office opens the catalogue (推荐目录) of the demo.
-    label = next((text for _, text, _ in children
-            if text in CATALOGUE_MENU), None)
-    assert label, f"{root} has no entry {' or '.join(CATALOGUE_MENU)}"
-    child = next(row for row, text, _ in children if text == label)
+
+
+def _open(browser, path):
+    "Open the menu entries of path (labels, each a tuple of choices)"
+    check = _checker(browser)
+    label, depth = path[0], 0
+    for choices in path[1:]:
+        row = next(row for row, text, d in _menu_rows(browser)
+            if text == label and d == depth)
+        # A click on the label expands the entry (and never collapses it).
+        row.find_element(By.CSS_SELECTOR, "td .cell").click()
+        children = check(lambda d: _children(d, label, depth),
+            f"{label} shows no child entry")
+        label = next((text for _, text, _ in children if text in choices),
+            None)
+        assert label, f"no entry {' or '.join(choices)}"
+        child = next(row for row, text, _ in children if text == label)
+        depth = child[2]
     ActionChains(browser).double_click(
         child.find_element(By.CSS_SELECTOR, "td .cell")).perform()
-
     check(EC.visibility_of_element_located((By.CSS_SELECTOR,
                 "#tablist > li.active")), f"no tab opened for {label}")
+    return label
+
+
+def _cells(browser):
+    "The texts of the cells of the active tab's list"
+    return [cell.text for cell in browser.find_elements(By.CSS_SELECTOR,
+            "#tabcontent > .tab-pane.active table.tree td")]
+
+
+def _screenshot(browser, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    assert browser.save_screenshot(str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 20_000, "the screenshot looks blank"
+
+
+def test_back_office_opens_the_catalogue(server, browser):
+    url, credentials = server
+    check = _checker(browser)
+    root = _log_in(browser, url, LOGIN, credentials[LOGIN])
+    label = _open(browser, [root, CATALOGUE_MENU])
     # The listed products of the demo, newest listing first
-    check(lambda d: len([cell for cell in d.find_elements(By.CSS_SELECTOR,
-                    "#tabcontent > .tab-pane.active table.tree td")
-                if LISTED_PRODUCT.search(cell.text)]) >= 10,
+    check(lambda d: len([text for text in _cells(d)
+                if LISTED_PRODUCT.search(text)]) >= 10,
         f"the {label} tab does not list the demo's products")
     assert browser.find_element(By.CSS_SELECTOR, "#menu").is_displayed()
+    _screenshot(browser, SCREENSHOT)
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    SCREENSHOT.unlink(missing_ok=True)
-    assert browser.save_screenshot(str(SCREENSHOT))
-    assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert SCREENSHOT.stat().st_size > 20_000, "the screenshot looks blank"
+
+def test_accountant_sees_own_unions(server, browser):
+    "The accountant of 周至县 sees its unions' compliance and no other's"
+    url, credentials = server
+    check = _checker(browser)
+    root = _log_in(browser, url, ACCOUNTANT, credentials[ACCOUNTANT])
+    label = _open(browser, [root, UNIONS_MENU, COMPLIANCE_MENU])
+    cells = check(lambda d: (cells := _cells(d)) and OWN_UNION in cells
+        and cells, f"the {label} tab does not show {OWN_UNION}")
+    unions = [text for text in cells if text.endswith("工会")]
+    assert len(unions) >= 5, unions
+    # Names of the other counties' and cities' unions of the demo
+    others = [text for text in unions
+        if text.endswith("总工会") and text != OWN_UNION]
+    assert not others, f"the accountant sees other federations: {others}"
+    _screenshot(browser, SCREENSHOT.with_name(f"{DATABASE}-accountant.png"))
