@@ -19,10 +19,11 @@ import os
 import queue
 import uuid
 from decimal import Decimal
-from functools import partial
 from unittest import mock
 
 import pytest
+
+from dbtools import fresh_database
 
 URI = os.environ.get('TRYTOND_DATABASE_URI', '')
 pytestmark = pytest.mark.skipif(
@@ -95,40 +96,18 @@ def _confirm(uri, database, purchase_id, barrier, gate, results):
     results.put(result)
 
 
-def _activate(name):
-    "Activate the module in a database called name (cached like the tests)"
-    from trytond.tests import test_tryton
-
-    # activate_module works on DB_NAME (and create_db's default, bound when
-    # it was defined); point both at our name so the template cache of
-    # test_module.py is shared.
-    with mock.patch.object(test_tryton, 'DB_NAME', name), \
-            mock.patch.object(test_tryton, 'create_db',
-                partial(test_tryton.create_db, name)):
-        test_tryton.activate_module(MODULE)
-
-
 @pytest.fixture(scope='module')
 def database():
     "A fresh database with a company, a chart, a cap rule and a product"
     from proteus import Model
-    from proteus import config as pconfig
     from trytond.modules.account.tests.tools import (
         create_chart, create_fiscalyear, get_accounts)
     from trytond.modules.account_invoice.tests.tools import (
         set_fiscalyear_invoice_sequences)
     from trytond.modules.company.tests.tools import create_company
     from trytond.modules.currency.tests.tools import get_currency
-    from trytond.tests.test_tryton import drop_db
 
-    name = f'relief_concurrency_{uuid.uuid4().hex[:12]}'
-    environ = os.environ.get('TRYTOND_DATABASE_URI')
-    current = getattr(pconfig._CONFIG, 'current', None)
-    try:
-        _activate(name)
-        # set_trytond writes the database name into TRYTOND_DATABASE_URI:
-        # restored below for the tests that follow.
-        cfg = pconfig.set_trytond(database=name)
+    with fresh_database(MODULE, 'relief_concurrency') as (name, cfg):
         today = dt.date.today()
 
         create_company(currency=get_currency('CNY', config=cfg), config=cfg)
@@ -172,13 +151,6 @@ def database():
             'name': name, 'config': cfg, 'today': today, 'county': county,
             'template': template, 'product': template.products[0],
             }
-    finally:
-        if environ is None:
-            os.environ.pop('TRYTOND_DATABASE_URI', None)
-        else:
-            os.environ['TRYTOND_DATABASE_URI'] = environ
-        pconfig._CONFIG.current = current
-        drop_db(name)
 
 
 def _supplier(db, poor_people):

@@ -29,11 +29,11 @@ import urllib.error
 import urllib.request
 import uuid
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
-from unittest import mock
 
 import pytest
+
+from dbtools import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -62,19 +62,6 @@ def _log_tail(lines=40):
         return "(no log)"
     text = LOG.read_text(errors="replace").splitlines()[-lines:]
     return f"--- tail of {LOG} ---\n" + "\n".join(text)
-
-
-def _activate(name):
-    "Activate the module in a database called name (cached like the tests)"
-    from trytond.tests import test_tryton
-
-    # activate_module works on DB_NAME (and create_db's default, bound when
-    # it was defined); point both at our name so the cache of the module's
-    # own tests (DB_CACHE) is shared.
-    with mock.patch.object(test_tryton, "DB_NAME", name), \
-            mock.patch.object(test_tryton, "create_db",
-                partial(test_tryton.create_db, name)):
-        test_tryton.activate_module(MODULE)
 
 
 def _build(cfg):
@@ -184,26 +171,12 @@ def _build(cfg):
 @pytest.fixture(scope="module")
 def database():
     "A database with the unions, plans, sales and the accountant"
-    from proteus import config as pconfig
     from trytond import config
-    from trytond.tests.test_tryton import drop_db
 
-    name = f"relief_union_access_{uuid.uuid4().hex[:10]}"
-    environ = os.environ.get("TRYTOND_DATABASE_URI")
-    current = getattr(pconfig._CONFIG, "current", None)
-    try:
-        _activate(name)
-        cfg = pconfig.set_trytond(database=name)
+    with fresh_database(MODULE, "relief_union_access") as (name, cfg):
         ids = _build(cfg)
         yield {"name": name, "ids": ids,
             "path": config.get("database", "path")}
-    finally:
-        if environ is None:
-            os.environ.pop("TRYTOND_DATABASE_URI", None)
-        else:
-            os.environ["TRYTOND_DATABASE_URI"] = environ
-        pconfig._CONFIG.current = current
-        drop_db(name)
 
 
 @pytest.fixture(scope="module")

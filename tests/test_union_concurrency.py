@@ -21,10 +21,11 @@ import os
 import queue
 import uuid
 from decimal import Decimal
-from functools import partial
 from unittest import mock
 
 import pytest
+
+from dbtools import fresh_database
 
 URI = os.environ.get('TRYTOND_DATABASE_URI', '')
 pytestmark = pytest.mark.skipif(
@@ -98,34 +99,12 @@ def _allocate(uri, database, plan_id, quota, barrier, gate, results):
     results.put(result)
 
 
-def _activate(name):
-    "Activate the module in a database called name (cached like the tests)"
-    from trytond.tests import test_tryton
-
-    # activate_module works on DB_NAME (and create_db's default, bound when
-    # it was defined); point both at our name so the template cache of
-    # test_module.py is shared.
-    with mock.patch.object(test_tryton, 'DB_NAME', name), \
-            mock.patch.object(test_tryton, 'create_db',
-                partial(test_tryton.create_db, name)):
-        test_tryton.activate_module(MODULE)
-
-
 @pytest.fixture(scope='module')
 def database():
     "A fresh database with a province union and its plan"
     from proteus import Model
-    from proteus import config as pconfig
-    from trytond.tests.test_tryton import drop_db
 
-    name = f'relief_union_concurrency_{uuid.uuid4().hex[:12]}'
-    environ = os.environ.get('TRYTOND_DATABASE_URI')
-    current = getattr(pconfig._CONFIG, 'current', None)
-    try:
-        _activate(name)
-        # set_trytond writes the database name into TRYTOND_DATABASE_URI:
-        # restored below for the tests that follow.
-        cfg = pconfig.set_trytond(database=name)
+    with fresh_database(MODULE, 'relief_union_concurrency') as (name, cfg):
         year = dt.date.today().year
 
         Subdivision = Model.get('country.subdivision')
@@ -142,13 +121,6 @@ def database():
             'name': name, 'config': cfg, 'year': year, 'county': county,
             'province': province,
             }
-    finally:
-        if environ is None:
-            os.environ.pop('TRYTOND_DATABASE_URI', None)
-        else:
-            os.environ['TRYTOND_DATABASE_URI'] = environ
-        pconfig._CONFIG.current = current
-        drop_db(name)
 
 
 def _city(db, quota):

@@ -1,0 +1,46 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""A fresh database with a module activated, for the tests of this folder
+that need their own (several processes, a real server)."""
+import contextlib
+import os
+import uuid
+from functools import partial
+from unittest import mock
+
+
+def activate(module, name):
+    "Activate module in a database called name (cached like the tests)"
+    from trytond.tests import test_tryton
+
+    # activate_module works on DB_NAME (and create_db's default, bound when
+    # it was defined); point both at our name so the cache of the module's
+    # own tests (DB_CACHE) is shared.
+    with mock.patch.object(test_tryton, 'DB_NAME', name), \
+            mock.patch.object(test_tryton, 'create_db',
+                partial(test_tryton.create_db, name)):
+        test_tryton.activate_module(module)
+
+
+@contextlib.contextmanager
+def fresh_database(module, prefix):
+    """Yield the name and proteus configuration of a new database with
+    module activated; drop it afterwards"""
+    from proteus import config as pconfig
+    from trytond.tests.test_tryton import drop_db
+
+    name = f'{prefix}_{uuid.uuid4().hex[:12]}'
+    environ = os.environ.get('TRYTOND_DATABASE_URI')
+    current = getattr(pconfig._CONFIG, 'current', None)
+    try:
+        activate(module, name)
+        yield name, pconfig.set_trytond(database=name)
+    finally:
+        # set_trytond writes the database name into TRYTOND_DATABASE_URI:
+        # restored for the tests that follow.
+        if environ is None:
+            os.environ.pop('TRYTOND_DATABASE_URI', None)
+        else:
+            os.environ['TRYTOND_DATABASE_URI'] = environ
+        pconfig._CONFIG.current = current
+        drop_db(name)
