@@ -4,7 +4,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from sql import Cast, Literal, Null, Union, Window
+from sql import Cast, Literal, Null, Union, Values, Window, With
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Round
@@ -132,8 +132,18 @@ class Compliance(ExportRulesMixin, ModelSQL, ModelView):
                 Round(spending * 100 / gift_money, 2)))
         per_member = Case((workers > 0,
                 Round(gift_total / workers, 2)))
-        share_min = cls._rule_column('relief_share_min', union, year)
-        gift_cap = cls._rule_column('festival_gift_cap', union, year)
+        from_ = (union
+            .join(tree, condition=tree.union == union.id)
+            .join(plan, 'LEFT', condition=(plan.union == union.id)
+                & (plan.year == year))
+            .join(area, 'LEFT', condition=area.id == union.union_area))
+        rules = cls._rule_table(year)
+        if rules is not None:
+            from_ = from_.join(rules, 'LEFT',
+                condition=rules.column1 == union.union_area)
+            share_min, gift_cap = rules.column2, rules.column3
+        else:
+            share_min = gift_cap = Cast(Null, 'NUMERIC')
         status = Case(
             ((plan.id == Null) | (plan.gift_total == Null)
                 | (plan.workers == Null) | (workers <= 0)
@@ -143,40 +153,35 @@ class Compliance(ExportRulesMixin, ModelSQL, ModelView):
                 | (Coalesce(gift_standard, 0) > gift_cap),
                 'not_compliant'),
             else_='compliant')
-        return (union
-            .join(tree, condition=tree.union == union.id)
-            .join(plan, 'LEFT', condition=(plan.union == union.id)
-                & (plan.year == year))
-            .join(area, 'LEFT', condition=area.id == union.union_area)
-            .select(
-                union.id.as_('id'),
-                union.id.as_('union'),
-                union.union_level.as_('level'),
-                union.union_parent.as_('upper_union'),
-                Case((area.relief_level == 'county', area.parent),
-                    (area.relief_level == 'city', area.id)).as_('city'),
-                Case((area.relief_level == 'county', area.id)).as_('county'),
-                Literal(year).as_('year'),
-                plan.id.as_('plan'),
-                plan.workers.as_('workers'),
-                plan.gift_total.as_('gift_total'),
-                plan.planned_relief.as_('planned_relief'),
-                plan.quota.as_('quota'),
-                tree.amount.as_('spending_own'),
-                spending.as_('spending'),
-                share.as_('relief_share'),
-                share_min.as_('share_min'),
-                per_member.as_('gift_per_member'),
-                gift_cap.as_('gift_cap'),
-                Case((planned_relief > 0, Round(spending * 100
-                            / (planned_relief * TEN_THOUSAND), 2))
-                    ).as_('plan_attainment'),
-                Case((quota > 0, Round(spending * 100
-                            / (quota * TEN_THOUSAND), 2))
-                    ).as_('quota_attainment'),
-                status.as_('status'),
-                Literal(1).as_('unions'),
-                where=union.union_level != Null))
+        return from_.select(
+            union.id.as_('id'),
+            union.id.as_('union'),
+            union.union_level.as_('level'),
+            union.union_parent.as_('upper_union'),
+            Case((area.relief_level == 'county', area.parent),
+                (area.relief_level == 'city', area.id)).as_('city'),
+            Case((area.relief_level == 'county', area.id)).as_('county'),
+            Literal(year).as_('year'),
+            plan.id.as_('plan'),
+            plan.workers.as_('workers'),
+            plan.gift_total.as_('gift_total'),
+            plan.planned_relief.as_('planned_relief'),
+            plan.quota.as_('quota'),
+            tree.amount.as_('spending_own'),
+            spending.as_('spending'),
+            share.as_('relief_share'),
+            share_min.as_('share_min'),
+            per_member.as_('gift_per_member'),
+            gift_cap.as_('gift_cap'),
+            Case((planned_relief > 0, Round(spending * 100
+                        / (planned_relief * TEN_THOUSAND), 2))
+                ).as_('plan_attainment'),
+            Case((quota > 0, Round(spending * 100
+                        / (quota * TEN_THOUSAND), 2))
+                ).as_('quota_attainment'),
+            status.as_('status'),
+            Literal(1).as_('unions'),
+            where=union.union_level != Null)
 
     @classmethod
     def spending_query(cls, year):
@@ -206,29 +211,43 @@ class Compliance(ExportRulesMixin, ModelSQL, ModelView):
 
         The nested set numbers the unions so that a subtree is the range
         [left, right]: a running sum ordered by position gives a subtree's
-        total as the sum at its right minus the sum before its left, in
-        two sorts rather than a join per ancestor."""
+        total as the sum at its right minus the sum before its left.  A leaf
+        (right = left + 1: no union can be below it) has its own spending as
+        total: only the federations (about a hundred) need their right end
+        in the running sum and their two ends paired up, so the sort is of
+        one row per union and no regrouping of them all is needed."""
         Party = Pool().get('party.party')
         party = Party.__table__()
+        federation = Party.__table__()
         own = cls.spending_query(year)
-        nodes = party.join(own, 'LEFT', condition=own.union == party.id
+        leaf = party.union_right == party.union_left + 1
+        lefts = party.join(own, 'LEFT', condition=own.union == party.id
             ).select(
             party.id.as_('union'),
-            party.union_left.as_('left'),
-            party.union_right.as_('right'),
+            party.union_left.as_('position'),
             Coalesce(own.amount, 0).as_('amount'),
+            Literal(0).as_('edge'),
+            leaf.as_('leaf'),
             where=party.union_left != Null)
-        edges = Union(
-            nodes.select(nodes.union, nodes.left.as_('position'),
-                nodes.amount.as_('amount'), Literal(0).as_('edge')),
-            nodes.select(nodes.union, nodes.right.as_('position'),
-                Literal(0).as_('amount'), Literal(1).as_('edge')),
-            all_=True)
-        running = edges.select(
-            edges.union, edges.amount, edges.edge,
-            Sum(edges.amount, window=Window([],
-                    order_by=[edges.position.asc])).as_('total'))
-        return running.select(
+        rights = federation.select(
+            federation.id.as_('union'),
+            federation.union_right.as_('position'),
+            Literal(0).as_('amount'),
+            Literal(1).as_('edge'),
+            Literal(False).as_('leaf'),
+            where=(federation.union_left != Null)
+            & (federation.union_right != federation.union_left + 1))
+        edges = Union(lefts, rights, all_=True)
+        running = With(query=edges.select(
+                edges.union, edges.amount, edges.edge, edges.leaf,
+                Sum(edges.amount, window=Window([],
+                        order_by=[edges.position.asc])).as_('total')))
+        leaves = running.select(
+            running.union,
+            running.amount.as_('amount'),
+            running.amount.as_('amount_total'),
+            where=running.leaf)
+        federations = running.select(
             running.union,
             Sum(Case((running.edge == 0, running.amount), else_=0)
                 ).as_('amount'),
@@ -236,11 +255,14 @@ class Compliance(ExportRulesMixin, ModelSQL, ModelView):
                 - Sum(Case((running.edge == 0,
                             running.total - running.amount), else_=0))
                 ).as_('amount_total'),
+            where=~running.leaf,
             group_by=[running.union])
+        return Union(leaves, federations, all_=True, with_=[running])
 
     @classmethod
-    def _rule_column(cls, kind, union, year):
-        "Return the rule's value in force for the union's area as a column"
+    def _rule_table(cls, year):
+        """Return the rules in force for each union's area as a table
+        (area, share_min, gift_cap) to join, or None without rules"""
         pool = Pool()
         Party = pool.get('party.party')
         Rule = pool.get('relief.rule')
@@ -250,13 +272,16 @@ class Compliance(ExportRulesMixin, ModelSQL, ModelView):
         cursor.execute(*party.select(party.union_area,
                 where=(party.union_area != Null), group_by=[party.union_area]))
         areas = Subdivision.browse([a for a, in cursor])
-        values = Rule.get_values(kind, areas, cls._rule_date(year))
+        date = cls._rule_date(year)
+        share_min = Rule.get_values('relief_share_min', areas, date)
+        gift_cap = Rule.get_values('festival_gift_cap', areas, date)
         # Cast: SQLite binds decimals as text, which compares above numbers
-        whens = [(union.union_area == a, Cast(Literal(v), 'NUMERIC'))
-            for a, v in values.items() if v is not None]
-        if not whens:
-            return Cast(Null, 'NUMERIC')
-        return Case(*whens)
+        rows = [[a.id,
+                Cast(Literal(share_min.get(a.id)), 'NUMERIC'),
+                Cast(Literal(gift_cap.get(a.id)), 'NUMERIC')]
+            for a in areas]
+        if rows:
+            return Values(rows)
 
     @classmethod
     def _rule_date(cls, year):
