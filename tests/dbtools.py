@@ -44,3 +44,42 @@ def fresh_database(module, prefix):
             os.environ['TRYTOND_DATABASE_URI'] = environ
         pconfig._CONFIG.current = current
         drop_db(name)
+
+
+def run_together(target, args, timeout):
+    """Run target(*a, barrier, gate, results) for each a of args in as many
+    spawned processes at once; return their results, sorted by outcome.
+
+    The workers wait at barrier before acting and may hold each other at
+    gate; each puts one dictionary with an 'outcome' in results."""
+    import multiprocessing
+    import queue
+
+    import pytest
+
+    context = multiprocessing.get_context('spawn')
+    barrier = context.Barrier(len(args))
+    gate = context.Barrier(len(args))
+    results = context.Queue()
+    workers = [context.Process(target=target, daemon=True,
+            args=(*a, barrier, gate, results)) for a in args]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = []
+        for _ in workers:
+            try:
+                outcomes.append(results.get(timeout=timeout))
+            except queue.Empty:
+                pytest.fail(f"a worker gave no result in {timeout} s "
+                    f"(exit codes {[w.exitcode for w in workers]})")
+        for worker in workers:
+            worker.join(timeout=30)
+        print("outcomes:", outcomes)
+        return sorted(outcomes, key=lambda o: o['outcome'])
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+        results.close()

@@ -14,16 +14,14 @@ again, it sees what the first consumed.  With a cap of 10,000 one purchase
 passes and the other is refused with PurchaseCapError; with 12,000 both
 pass."""
 import datetime as dt
-import multiprocessing
 import os
-import queue
 import uuid
 from decimal import Decimal
 from unittest import mock
 
 import pytest
 
-from dbtools import fresh_database
+from dbtools import fresh_database, run_together
 
 URI = os.environ.get('TRYTOND_DATABASE_URI', '')
 pytestmark = pytest.mark.skipif(
@@ -205,33 +203,8 @@ def _quoted_purchase(db, supplier, date):
 
 def _confirm_together(db, purchases):
     "Confirm purchases in as many processes at once; return their results"
-    context = multiprocessing.get_context('spawn')
-    barrier = context.Barrier(len(purchases))
-    gate = context.Barrier(len(purchases))
-    results = context.Queue()
-    workers = [context.Process(target=_confirm, daemon=True,
-            args=(URI, db['name'], p.id, barrier, gate, results))
-        for p in purchases]
-    for worker in workers:
-        worker.start()
-    try:
-        outcomes = []
-        for _ in workers:
-            try:
-                outcomes.append(results.get(timeout=TIMEOUT))
-            except queue.Empty:
-                pytest.fail(f"a worker gave no result in {TIMEOUT} s "
-                    f"(exit codes {[w.exitcode for w in workers]})")
-        for worker in workers:
-            worker.join(timeout=30)
-        print("outcomes:", outcomes)
-        return sorted(outcomes, key=lambda o: o['outcome'])
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        results.close()
+    return run_together(_confirm,
+        [(URI, db['name'], p.id) for p in purchases], TIMEOUT)
 
 
 def _figures(db, supplier, certification):

@@ -407,7 +407,8 @@ def test_search_unions(clients, database):
 
 # How the client shows them: a Many2One is read with its rec_name
 CLIENT_READS = [
-    ("party.party", "county_A", ["union_parent.rec_name", "union_area.rec_name",
+    ("party.party", "county_A", [
+            "union_parent.rec_name", "union_area.rec_name",
             "union_members_total"]),
     ("party.party", "member_A", ["member_union.rec_name"]),
     ("relief.union.plan", "plan_county_A", ["union.rec_name", "allocated"]),

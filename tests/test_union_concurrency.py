@@ -16,16 +16,14 @@ it sees the first allocation.  With a city quota of 100 and 60 for each
 county one allocation passes and the other is refused with QuotaError; with
 120 both pass."""
 import datetime as dt
-import multiprocessing
 import os
-import queue
 import uuid
 from decimal import Decimal
 from unittest import mock
 
 import pytest
 
-from dbtools import fresh_database
+from dbtools import fresh_database, run_together
 
 URI = os.environ.get('TRYTOND_DATABASE_URI', '')
 pytestmark = pytest.mark.skipif(
@@ -148,33 +146,8 @@ def _city(db, quota):
 
 def _allocate_together(db, plans, quota):
     "Save quota on plans in as many processes at once; return the results"
-    context = multiprocessing.get_context('spawn')
-    barrier = context.Barrier(len(plans))
-    gate = context.Barrier(len(plans))
-    results = context.Queue()
-    workers = [context.Process(target=_allocate, daemon=True,
-            args=(URI, db['name'], p.id, quota, barrier, gate, results))
-        for p in plans]
-    for worker in workers:
-        worker.start()
-    try:
-        outcomes = []
-        for _ in workers:
-            try:
-                outcomes.append(results.get(timeout=TIMEOUT))
-            except queue.Empty:
-                pytest.fail(f"a worker gave no result in {TIMEOUT} s "
-                    f"(exit codes {[w.exitcode for w in workers]})")
-        for worker in workers:
-            worker.join(timeout=30)
-        print("outcomes:", outcomes)
-        return sorted(outcomes, key=lambda o: o['outcome'])
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        results.close()
+    return run_together(_allocate,
+        [(URI, db['name'], p.id, quota) for p in plans], TIMEOUT)
 
 
 def _figures(city, plans):
