@@ -97,8 +97,8 @@ def create_database(name, cache):
     partial.rename(dump)
 
 
-def set_up(cfg):
-    "Company, a cap rule, 5 listed relief products, suppliers E and H"
+def set_up_company(cfg):
+    "The distributor (CNY, Asia/Shanghai); admin in the back office"
     from proteus import Model, Wizard
     Currency = Model.get('currency.currency')
     Party = Model.get('party.party')
@@ -108,7 +108,7 @@ def set_up(cfg):
 
     cny = Currency(name="人民币", code='CNY', symbol='¥',
         rounding=Decimal('0.01'), digits=2)
-    cny.rates.new(date=dt.date(2020, 1, 1), rate=Decimal(1))
+    cny.rates.new(date=dt.date(2000, 1, 1), rate=Decimal(1))
     cny.save()
     party = Party(name="陕西省总工会消费帮扶中心")
     party.save()
@@ -119,10 +119,19 @@ def set_up(cfg):
     company_config.form.timezone = 'Asia/Shanghai'
     company_config.execute('add')
     admin = User(cfg.user)
-    admin.groups.append(Group(ModelData.get_id(
-                'relief', 'group_relief_back_office', cfg.context)))
-    admin.save()
+    group = Group(ModelData.get_id(
+            'relief', 'group_relief_back_office', cfg.context))
+    if group not in admin.groups:
+        admin.groups.append(group)
+        admin.save()
     cfg._context = User.get_preferences(True, {})
+
+
+def set_up(cfg):
+    "Company, a cap rule, 5 listed relief products, suppliers E and H"
+    from proteus import Model
+    Party = Model.get('party.party')
+    set_up_company(cfg)
 
     Subdivision = Model.get('country.subdivision')
     Rule = Model.get('relief.rule')

@@ -53,7 +53,8 @@ from pathlib import Path
 
 # Shared with the certification benchmark (which also sets, before trytond
 # reads its configuration, TRYTOND_QUEUE__WORKER: processing is queued).
-from bench_certification import ROOT, execute, log, signature, uri
+from bench_certification import (
+    ROOT, execute, log, set_up_company, signature, uri)
 
 MODULE = 'relief_union'
 ROLLUP_TARGET = Decimal('1.5')
@@ -116,33 +117,10 @@ def activate(name):
 def set_up(cfg):
     """Company, 5 certified and listed relief products (and one that is
     not relief), the unions down to the buyer, a draft sale to copy"""
-    from proteus import Model, Wizard
-    Currency = Model.get('currency.currency')
+    from proteus import Model
     Party = Model.get('party.party')
-    User = Model.get('res.user')
-    Group = Model.get('res.group')
-    ModelData = Model.get('ir.model.data')
     Subdivision = Model.get('country.subdivision')
-
-    cny = Currency(name="人民币", code='CNY', symbol='¥',
-        rounding=Decimal('0.01'), digits=2)
-    cny.rates.new(date=dt.date(2000, 1, 1), rate=Decimal(1))
-    cny.save()
-    party = Party(name="陕西省总工会消费帮扶中心")
-    party.save()
-    company_config = Wizard('company.company.config')
-    company_config.execute('company')
-    company_config.form.party = party
-    company_config.form.currency = cny
-    company_config.form.timezone = 'Asia/Shanghai'
-    company_config.execute('add')
-    admin = User(cfg.user)
-    group = Group(ModelData.get_id(
-            'relief', 'group_relief_back_office', cfg.context))
-    if group not in admin.groups:
-        admin.groups.append(group)
-        admin.save()
-    cfg._context = User.get_preferences(True, {})
+    set_up_company(cfg)
 
     def area(code):
         subdivision, = Subdivision.find([('gbt2260_code', '=', code)])
