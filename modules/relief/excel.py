@@ -25,7 +25,8 @@ from trytond.transaction import Transaction
 
 from .exceptions import ExcelError
 
-__all__ = ['Column', 'Layout', 'read_workbook', 'write_workbook']
+__all__ = [
+    'Column', 'Layout', 'read_workbook', 'update_record', 'write_workbook']
 
 MAX_ERRORS = 100
 HEADER_SEARCH = 10
@@ -323,6 +324,14 @@ def _read_row(sheet, number, cells, layout, indexes, errors):
                     dict(params, value=value, minimum=column.minimum)))
         row[column.name] = value
     return row
+
+
+def update_record(record, **values):
+    "Set the imported values that differ on record; return whether any did"
+    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+    for name, value in changed.items():
+        setattr(record, name, value)
+    return bool(changed)
 
 
 def write_workbook(layout, rows, header_lines=None, footer_lines=None):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.relief.excel import (
-    Column, Layout, read_workbook, write_workbook)
+    Column, Layout, read_workbook, update_record, write_workbook)
 from trytond.modules.relief.exceptions import ExcelError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
@@ -44,14 +44,6 @@ def _find_or_create(Model, names, domain=None, values=None):
     records.update((r.name, r) for r in Model.create(
             [dict(values or {}, name=n) for n in missing]))
     return records, len(missing)
-
-
-def _update(record, **values):
-    "Set the values that differ on record and return whether any did"
-    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
-    for name, value in changed.items():
-        setattr(record, name, value)
-    return bool(changed)
 
 
 def find_counties(names):
@@ -160,7 +152,7 @@ class SupplierCertification(metaclass=PoolMeta):
                     valid_from=valid_from, valid_to=valid_to, **values)
                 created.append(certification)
             elif (certification.state == 'draft'
-                    and _update(certification, **values)):
+                    and update_record(certification, **values)):
                 updated.append(certification)
         cls.save(created + updated)
         return certifications, created, updated
@@ -222,7 +214,7 @@ class ProductCertification(metaclass=PoolMeta):
                         supplier_certification=certifications[supplier],
                         valid_from=valid_from, valid_to=valid_to, **values))
             elif (certification.state == 'draft'
-                    and _update(certification, **values)):
+                    and update_record(certification, **values)):
                 updated.append(certification)
         cls.save(created + updated)
         return created, updated

@@ -4,7 +4,7 @@
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.relief.excel import (
-    Column, Layout, read_workbook, write_workbook)
+    Column, Layout, read_workbook, update_record, write_workbook)
 from trytond.modules.relief.exceptions import ExcelError
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import check_access
@@ -41,14 +41,6 @@ def _layout(year):
     return Layout(
         LAYOUT.columns, title=TITLE % year,
         header_lines=LAYOUT.header_lines, footer_lines=LAYOUT.footer_lines)
-
-
-def _update(record, **values):
-    "Set the values that differ on record and return whether any did"
-    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
-    for name, value in changed.items():
-        setattr(record, name, value)
-    return bool(changed)
 
 
 class Plan(metaclass=PoolMeta):
@@ -146,7 +138,7 @@ class Plan(metaclass=PoolMeta):
             plan = existing.get(row['union'])
             if not plan:
                 created.append(cls(union=row['union'], year=year, **values))
-            elif plan.state == 'draft' and _update(plan, **values):
+            elif plan.state == 'draft' and update_record(plan, **values):
                 updated.append(plan)
         cls.save(created + updated)
         return created, updated

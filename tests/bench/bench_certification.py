@@ -71,6 +71,20 @@ def signature():
     return digest.hexdigest()[:12]
 
 
+def activate(name, module):
+    "Initialise the existing database name and activate module in it"
+    log(f"activating {module} (a few minutes; cached for later runs)")
+    admin = [str(Path(sys.executable).parent / 'trytond-admin'), '-d', name]
+    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
+        passfile.write(secrets.token_urlsafe(12))
+        passfile.flush()
+        env = dict(os.environ, TRYTONPASSFILE=passfile.name)
+        subprocess.run(admin + ['--all', '--email', 'admin@example.invalid'],
+            env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(admin + ['-u', module, '--activate-dependencies'],
+            env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 def create_database(name, cache):
     "Create name with the module activated, from the cached dump if any"
     dump = cache / f'{MODULE}-{signature()}.dump'
@@ -80,16 +94,7 @@ def create_database(name, cache):
         subprocess.run(['pg_restore', '--no-owner', '-d', uri(name),
                 str(dump)], check=True)
         return
-    log(f"activating {MODULE} (a few minutes; cached for later runs)")
-    admin = [str(Path(sys.executable).parent / 'trytond-admin'), '-d', name]
-    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
-        passfile.write(secrets.token_urlsafe(12))
-        passfile.flush()
-        env = dict(os.environ, TRYTONPASSFILE=passfile.name)
-        subprocess.run(admin + ['--all', '--email', 'admin@example.invalid'],
-            env=env, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(admin + ['-u', MODULE, '--activate-dependencies'],
-            env=env, check=True, stdout=subprocess.DEVNULL)
+    activate(name, MODULE)
     cache.mkdir(parents=True, exist_ok=True)
     partial = dump.with_suffix('.part')
     subprocess.run(['pg_dump', '-Fc', '-f', str(partial), uri(name)],

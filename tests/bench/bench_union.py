@@ -42,17 +42,16 @@ import argparse
 import datetime as dt
 import os
 import random
-import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 # Shared with the certification benchmark (which also sets, before trytond
 # reads its configuration, TRYTOND_QUEUE__WORKER: processing is queued).
+import bench_certification
 from bench_certification import (
     ROOT, execute, log, set_up_company, signature, uri)
 
@@ -101,17 +100,8 @@ def save(name, dump):
 
 def activate(name):
     "Create name with the module and its dependencies activated"
-    log(f"activating {MODULE} (a few minutes; cached for later runs)")
     execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
-    admin = [str(Path(sys.executable).parent / 'trytond-admin'), '-d', name]
-    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
-        passfile.write(secrets.token_urlsafe(12))
-        passfile.flush()
-        env = dict(os.environ, TRYTONPASSFILE=passfile.name)
-        subprocess.run(admin + ['--all', '--email', 'admin@example.invalid'],
-            env=env, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(admin + ['-u', MODULE, '--activate-dependencies'],
-            env=env, check=True, stdout=subprocess.DEVNULL)
+    bench_certification.activate(name, MODULE)
 
 
 def set_up(cfg):
