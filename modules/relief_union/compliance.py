@@ -9,6 +9,7 @@ from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Round
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.relief.excel import Column, Layout, write_workbook
@@ -186,24 +187,15 @@ class Compliance(ExportRulesMixin, ModelSQL, ModelView):
     @classmethod
     def spending_query(cls, year):
         "Return the relief spending of each union's own sales in year"
-        pool = Pool()
-        Sale = pool.get('sale.sale')
-        Line = pool.get('sale.line')
-        sale = Sale.__table__()
-        line = Line.__table__()
-        # Goods of cancelled moves are out of the actual quantity
-        amount = Case((line.quantity != 0, line.relief_amount * Cast(
-                    Coalesce(line.actual_quantity, line.quantity)
-                    / line.quantity, 'NUMERIC')), else_=0)
-        return line.join(sale, condition=line.sale == sale.id).select(
-            sale.relief_union.as_('union'),
-            Sum(amount).as_('amount'),
-            where=sale.state.in_(SPENDING)
-            & (sale.relief_union != Null)
-            & (sale.sale_date >= dt.date(year, 1, 1))
-            & (sale.sale_date < dt.date(year + 1, 1, 1))
-            & (line.relief_amount != Null),
-            group_by=[sale.relief_union])
+        Spending = Pool().get('relief.union.spending')
+        spending = Spending.__table__()
+        amount = spending.amount
+        if backend.name == 'sqlite':
+            # A decimal is stored as text; as an integer, division truncates
+            amount = Cast(amount, 'REAL')
+        return spending.select(
+            spending.union.as_('union'), amount.as_('amount'),
+            where=spending.year == year)
 
     @classmethod
     def _tree_query(cls, year):

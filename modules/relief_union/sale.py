@@ -1,15 +1,139 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from collections import defaultdict
 from decimal import Decimal
 
-from trytond.model import Index, ModelView, Workflow, fields
+from sql import Cast, Conflict, Null
+from sql.aggregate import Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import Extract
+
+from trytond.model import (
+    Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.modules.relief_certification.purchase import Excluded
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from .ir import ExportRulesMixin
+from .party import slices
 
 # Sales whose relief goods count as a union's spending
 SPENDING = ['confirmed', 'processing', 'done']
+
+
+class Spending(ModelSQL):
+    """Union Relief Spending
+
+    What each union and its members bought of relief goods in a year: the
+    running totals that the compliance statement rolls up, so that it reads
+    a row per union instead of every sale line.  Kept by Sale.write and
+    Line.write (when a sale enters or leaves the counted states, or the
+    actual quantity of a counted line changes); rebuild() recomputes it on
+    every update."""
+    __name__ = 'relief.union.spending'
+
+    union = fields.Many2One(
+        'party.party', "Union", required=True, ondelete='CASCADE')
+    year = fields.Integer("Year", required=True)
+    amount = fields.Numeric("Amount", digits=(16, 2), required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('union_year_unique', Unique(t, t.union, t.year),
+                'relief_union.msg_spending_unique'),
+            ]
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Sales counted while the module was deactivated count too
+        cls.rebuild()
+
+    @classmethod
+    def amounts_query(cls, where=None):
+        """Return the (union, year, amount) of the counted sales' lines
+        that match where (a condition on the sale and line tables)"""
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        sale = Sale.__table__()
+        line = Line.__table__()
+        # Goods of cancelled moves are out of the actual quantity
+        amount = Case((line.quantity != 0, line.relief_amount * Cast(
+                    Coalesce(line.actual_quantity, line.quantity)
+                    / line.quantity, 'NUMERIC')), else_=0)
+        condition = (sale.state.in_(SPENDING)
+            & (sale.relief_union != Null)
+            & (sale.sale_date != Null)
+            & (line.relief_amount != Null))
+        if where is not None:
+            condition &= where(sale, line)
+        # A subquery: the year expression is grouped by its alias
+        rows = line.join(sale, condition=line.sale == sale.id).select(
+            sale.relief_union.as_('union'),
+            Extract('YEAR', sale.sale_date).as_('year'),
+            amount.as_('amount'),
+            where=condition)
+        return rows.select(
+            rows.union, rows.year, Sum(rows.amount).as_('amount'),
+            group_by=[rows.union, rows.year])
+
+    @classmethod
+    def amounts(cls, where):
+        "Return the amounts by (union, year) of the counted lines in where"
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*cls.amounts_query(where))
+        # SQLite adds NUMERIC as floats
+        return {(u, int(y)): Decimal(str(a)) for u, y, a in cursor}
+
+    @classmethod
+    def add(cls, before, after):
+        "Add the difference of two amounts by (union, year) to the totals"
+        changes = defaultdict(Decimal)
+        for key, amount in after.items():
+            changes[key] += amount
+        for key, amount in before.items():
+            changes[key] -= amount
+        changes = {k: a.quantize(Decimal('0.01'))
+            for k, a in changes.items() if a}
+        if not changes:
+            return
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        # One statement, safe when two transactions add to a new year; on
+        # a row another transaction changed, PostgreSQL's serialization
+        # error makes the dispatcher run the call again.
+        cursor.execute(*table.insert(
+                [table.union, table.year, table.amount],
+                [[u, y, a] for (u, y), a in changes.items()],
+                on_conflict=Conflict(table,
+                    indexed_columns=[table.union, table.year],
+                    columns=[table.amount],
+                    values=[table.amount + Excluded.amount])))
+
+    @classmethod
+    def rebuild(cls):
+        "Recompute every total from the sales (set-based)"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.delete())
+        amounts = cls.amounts_query()
+        cursor.execute(*table.insert(
+                [table.union, table.year, table.amount],
+                amounts.select(
+                    amounts.union, Cast(amounts.year, 'INTEGER'),
+                    Coalesce(amounts.amount, 0))))
+
+    @classmethod
+    def track(cls, where):
+        """Return a function that, called after a change to the lines in
+        where, adds what the change made to the totals"""
+        before = cls.amounts(where)
+        return lambda: cls.add(before, cls.amounts(where))
 
 
 class Sale(ExportRulesMixin, metaclass=PoolMeta):
@@ -32,6 +156,31 @@ class Sale(ExportRulesMixin, metaclass=PoolMeta):
                 (t.relief_union, Index.Equality()),
                 (t.sale_date, Index.Range()),
                 where=t.state.in_(SPENDING)))
+
+    @classmethod
+    def write(cls, *args):
+        pool = Pool()
+        Spending = pool.get('relief.union.spending')
+        ids = cls._relief_spending_changed(args)
+        done = [Spending.track(lambda sale, line, ids=sub: sale.id.in_(ids))
+            for sub in slices(ids)]
+        super().write(*args)
+        for add in done:
+            add()
+
+    @classmethod
+    def _relief_spending_changed(cls, args):
+        "Return the ids of the sales whose counted spending the write changes"
+        ids = set()
+        actions = iter(args)
+        for sales, values in zip(actions, actions):
+            if 'state' in values:
+                counted = values['state'] in SPENDING
+                ids.update(s.id for s in sales
+                    if (s.state in SPENDING) != counted)
+            if values.keys() & {'sale_date', 'relief_union'}:
+                ids.update(s.id for s in sales if s.state in SPENDING)
+        return sorted(ids)
 
     @classmethod
     @ModelView.button
@@ -75,6 +224,23 @@ class Line(ExportRulesMixin, metaclass=PoolMeta):
         help="The part of the amount that buys poverty-relief products: "
         "all of it for a relief product, the share of its relief "
         "components for a gift pack.")
+
+    @classmethod
+    def write(cls, *args):
+        pool = Pool()
+        Spending = pool.get('relief.union.spending')
+        ids = set()
+        actions = iter(args)
+        for lines, values in zip(actions, actions):
+            # A confirmed line changes by its moves (actual quantity)
+            if values.keys() & {'actual_quantity', 'quantity',
+                    'relief_amount'}:
+                ids.update(line.id for line in lines)
+        done = [Spending.track(lambda sale, line, ids=sub: line.id.in_(ids))
+            for sub in slices(sorted(ids))]
+        super().write(*args)
+        for add in done:
+            add()
 
     def get_relief_amount(self):
         "Return the value of the relief products the line sells"

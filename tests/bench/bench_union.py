@@ -14,7 +14,9 @@ federation of Xi'an, of Zhouzhi county and a grassroots union of it):
            the year --year: most confirmed or done, a few cancelled or
            quoted, some of the year before; a fifth of the sales are
            members' (B2C); plans for the year; generated set-based in
-           SQL, the nested set rebuilt by Party._rebuild_tree
+           SQL, the nested set rebuilt by Party._rebuild_tree and the
+           unions' spending totals by Spending.rebuild (as activating the
+           module does for sales confirmed before)
 
 1. The roll-up of relief.union.compliance for the year on "loaded", against
    a hand-written GROUP BY of the same sale lines (the baseline: the union's
@@ -380,8 +382,9 @@ def generate(name, args):
 
 
 def rebuild_and_plan(cfg, year):
-    """Rebuild the nested set through trytond and add the plans of year:
-    one union in 20 without a plan, one in 100 with its figures missing"""
+    """Rebuild the nested set and the spending totals through trytond, and
+    add the plans of year: one union in 20 without a plan, one in 100 with
+    its figures missing"""
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     with Transaction().start(cfg.database_name, 0) as transaction:
@@ -389,6 +392,12 @@ def rebuild_and_plan(cfg, year):
         start = time.perf_counter()
         pool.get('party.party')._rebuild_tree('union_parent', None, 0)
         log(f"    nested set rebuilt by Party._rebuild_tree in "
+            f"{time.perf_counter() - start:.1f} s")
+        # As activating or updating the module does for sales it has not
+        # seen confirmed
+        start = time.perf_counter()
+        pool.get('relief.union.spending').rebuild()
+        log(f"    spending totals rebuilt by Spending.rebuild in "
             f"{time.perf_counter() - start:.1f} s")
         cursor = transaction.connection.cursor()
         # workers in 10,000; gift money in 10,000 CNY = workers × standard

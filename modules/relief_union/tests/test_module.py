@@ -209,6 +209,43 @@ class ReliefUnionTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(rows["City"].relief_share, Decimal('37.33'))
         self.assertIn("15", rows["Grassroots 2"].reasons)
 
+    @with_transaction()
+    def test_spending_totals(self):
+        "The running totals follow the sales and match a rebuild"
+        pool = Pool()
+        Spending = pool.get('relief.union.spending')
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        company = create_company()
+        with set_company(company):
+            unions = create_unions([
+                    ("Province", 'province', None),
+                    ("Grassroots", 'grassroots', "Province"),
+                    ])
+            union = unions["Grassroots"]
+            sales = [spent_sale(union, amount, 'confirmed', date)
+                for amount, date in [
+                    (4000, dt.date(2024, 5, 1)),
+                    (1000, dt.date(2024, 6, 1)),
+                    (-300, dt.date(2024, 7, 1)),
+                    (700, dt.date(2023, 5, 1))]]
+
+            def totals():
+                return {(s.union.name, s.year): s.amount
+                    for s in Spending.search([])}
+            self.assertEqual(totals(), {
+                    ("Grassroots", 2024): 4700, ("Grassroots", 2023): 700})
+            # Half of the goods cancelled, then the sale processed
+            Line.write(list(sales[0].lines), {'actual_quantity': 0.5})
+            Sale.write([sales[0]], {'state': 'processing'})
+            self.assertEqual(totals()["Grassroots", 2024], 2700)
+            # Back to draft: out of the spending
+            Sale.write([sales[1]], {'state': 'draft'})
+            self.assertEqual(totals()["Grassroots", 2024], 1700)
+            kept = totals()
+            Spending.rebuild()
+            self.assertEqual(totals(), kept)
+
 
 def spent_sale(party, amount, state, date):
     "Create a sale of party with relief_amount in state, as quoted would"
