@@ -288,6 +288,22 @@ class Party(ExportRulesMixin, metaclass=PoolMeta):
     def validate_fields(cls, parties, field_names):
         super().validate_fields(parties, field_names)
         cls.check_union_parent(parties, field_names)
+        cls.check_union_quota(parties, field_names)
+
+    @classmethod
+    def check_union_quota(cls, parties, field_names=None):
+        "Refuse moving a union with quota under one that does not hold it"
+        Plan = Pool().get('relief.union.plan')
+        if field_names and 'union_parent' not in field_names:
+            return
+        keys = set()
+        for sub_ids in slices([p.id for p in parties if p.union_parent]):
+            for plan in Plan.search([
+                        ('union', 'in', sub_ids),
+                        ('quota', '!=', None),
+                        ]):
+                keys.add((plan.union.union_parent.id, plan.year))
+        Plan.check_quota_held(keys)
 
     @classmethod
     def check_union_parent(cls, parties, field_names=None):

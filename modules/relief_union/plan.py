@@ -163,6 +163,11 @@ class Plan(ExportRulesMixin, Workflow, ModelSQL, ModelView):
             if plan.union.union_parent:
                 keys.add((plan.union.union_parent.id, plan.year))
             keys.add((plan.union.id, plan.year))
+        cls.check_quota_held(keys)
+
+    @classmethod
+    def check_quota_held(cls, keys):
+        "Refuse when a (union, year) of keys allocated more than it holds"
         if not keys:
             return
         cls._serialize_quota({u for u, _ in keys})
@@ -240,6 +245,13 @@ class Plan(ExportRulesMixin, Workflow, ModelSQL, ModelView):
                     raise AccessError(gettext(
                             'relief_union.msg_plan_confirmed_modify',
                             plan=plan.rec_name))
+
+    @classmethod
+    def delete(cls, plans):
+        # The quota a deleted plan held may be allocated below
+        keys = {(p.union.id, p.year) for p in plans}
+        super().delete(plans)
+        cls.check_quota_held(keys)
 
     @classmethod
     @ModelView.button

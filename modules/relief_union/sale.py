@@ -259,11 +259,15 @@ class Line(ExportRulesMixin, metaclass=PoolMeta):
     @staticmethod
     def _relief_share(product):
         "The share of a gift pack's value that its relief components make"
+        Uom = Pool().get('product.uom')
         total = relief = Decimal(0)
         for component in product.components_used:
+            # The price is per default unit, the quantity in the component's
+            quantity = Uom.compute_qty(component.unit, component.quantity,
+                component.product.default_uom, round=False)
             # The variant price falls back on the template's (list_price_used)
             value = (component.product.list_price_used or 0) * Decimal(
-                str(component.quantity))
+                str(quantity))
             total += value
             if component.product.template.relief:
                 relief += value

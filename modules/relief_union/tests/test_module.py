@@ -246,6 +246,37 @@ class ReliefUnionTestCase(CompanyTestMixin, ModuleTestCase):
             Spending.rebuild()
             self.assertEqual(totals(), kept)
 
+    @with_transaction()
+    def test_gift_pack_share(self):
+        "A gift pack's relief share values components in the price's unit"
+        pool = Pool()
+        Line = pool.get('sale.line')
+        ModelData = pool.get('ir.model.data')
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        unit, kilogram, gram = Uom.browse([
+                ModelData.get_id('product', n)
+                for n in ['uom_unit', 'uom_kilogram', 'uom_gram']])
+
+        def product(name, price, uom, relief=False, type='goods'):
+            template, = Template.create([{
+                        'name': name, 'type': type, 'relief': relief,
+                        'default_uom': uom.id, 'list_price': price,
+                        'products': [('create', [{}])]}])
+            return template.products[0]
+        with set_company(create_company()):
+            # 500 g of walnuts at 100 CNY/kg are worth 50 CNY, as the tea set
+            walnut = product("Walnuts", Decimal(100), kilogram, relief=True)
+            tea_set = product("Tea Set", Decimal(50), unit)
+            pack = product("Gift Pack", Decimal(120), unit, type='kit')
+            pool.get('product.component').create([
+                    {'parent_template': pack.template.id, 'product': walnut.id,
+                        'quantity': 500, 'unit': gram.id},
+                    {'parent_template': pack.template.id, 'product': tea_set.id,
+                        'quantity': 1, 'unit': unit.id}])
+            pack = pack.__class__(pack.id)
+            self.assertEqual(Line._relief_share(pack), Decimal('0.5'))
+
 
 def spent_sale(party, amount, state, date):
     "Create a sale of party with relief_amount in state, as quoted would"
