@@ -3,7 +3,7 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Cast, Conflict, Literal, Null, Table, Union, _Excluded
+from sql import Cast, Literal, Null, Union
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 from sql.functions import DateTrunc, Function
@@ -12,6 +12,7 @@ from sql.operators import Exists, Neg
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.modules.relief.totals import add_amounts
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -21,20 +22,6 @@ from .exceptions import NotCertifiedError
 
 # Purchases that consume a supplier's cap.
 CONSUMING = ['confirmed', 'processing', 'done']
-
-
-class _LowerExcluded(_Excluded):
-    # python-sql quotes "EXCLUDED", which PostgreSQL does not know: its
-    # pseudo-table is excluded, in lower case.
-    def __init__(self):
-        Table.__init__(self, 'excluded')
-
-    @property
-    def alias(self):
-        return 'excluded'
-
-
-Excluded = _LowerExcluded()
 
 
 class _Strftime(Function):
@@ -84,16 +71,10 @@ class Consumption(ModelSQL):
         if not amounts:
             return
         table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        # One statement, safe when two transactions add to a new month
-        cursor.execute(*table.insert(
-                [table.supplier, table.month, table.amount],
-                [[s, m, a] for (s, m), a in amounts.items()],
-                on_conflict=Conflict(table,
-                    indexed_columns=[table.supplier, table.month],
-                    columns=[table.amount],
-                    values=[table.amount + Excluded.amount])))
+        add_amounts(table, ['supplier', 'month'],
+            [[s, m, a] for (s, m), a in amounts.items()])
         if sign < 0:
+            cursor = Transaction().connection.cursor()
             # What rebuild() would not create: a month with nothing left
             cursor.execute(*table.delete(where=(table.amount == 0)
                     & table.supplier.in_([s for s, _ in amounts])))

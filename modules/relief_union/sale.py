@@ -3,14 +3,14 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Cast, Conflict, Null
+from sql import Cast, Null
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Extract
 
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
-from trytond.modules.relief_certification.purchase import Excluded
+from trytond.modules.relief.totals import add_amounts
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -102,18 +102,8 @@ class Spending(ModelSQL):
             for k, a in changes.items() if a}
         if not changes:
             return
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        # One statement, safe when two transactions add to a new year; on
-        # a row another transaction changed, PostgreSQL's serialization
-        # error makes the dispatcher run the call again.
-        cursor.execute(*table.insert(
-                [table.union, table.year, table.amount],
-                [[u, y, a] for (u, y), a in changes.items()],
-                on_conflict=Conflict(table,
-                    indexed_columns=[table.union, table.year],
-                    columns=[table.amount],
-                    values=[table.amount + Excluded.amount])))
+        add_amounts(cls.__table__(), ['union', 'year'],
+            [[u, y, a] for (u, y), a in changes.items()])
 
     @classmethod
     def rebuild(cls):
