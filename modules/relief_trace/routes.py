@@ -1,0 +1,98 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The public trace page that a consumer opens by scanning a QR code.
+
+    /<database>/relief/trace/t/<trace code>
+    /<database>/relief/trace/01/<GTIN-14>/10/<lot number>  (GS1 Digital Link)
+
+Anonymous: no login, and nothing personal is shown (see page.py).  A code
+is checked against its pattern before anything touches the database, so
+that a scanner of random paths costs a regular expression; the query then
+runs in a read-only transaction as the inactive user "Public Trace Page",
+which has no group and cannot log in."""
+import re
+from http import HTTPStatus
+
+from trytond.protocols.wrappers import Response, with_pool, with_transaction
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+from . import page
+
+TRACE_CODE = re.compile(r'^[A-Za-z0-9_-]{16}$')
+GTIN = re.compile(r'^[0-9]{14}$')
+# GS1 AI (10) lot: up to 20 characters; here those that need no escaping
+# in a URI path segment.
+LOT_NUMBER = re.compile(r'^[A-Za-z0-9._-]{1,20}$')
+# Scanned pages change when a lot is recalled: short, shared caching.
+CACHE_CONTROL = 'public, max-age=300'
+CACHE_CONTROL_NOT_FOUND = 'public, max-age=60'
+
+
+def gtin_valid(gtin):
+    "Whether the GS1 check digit of a GTIN-14 is right"
+    digits = [int(c) for c in gtin]
+    total = sum(d * (3 if i % 2 == 0 else 1)
+        for i, d in enumerate(digits[:-1]))
+    return (10 - total % 10) % 10 == digits[-1]
+
+
+def _html(body, status=HTTPStatus.OK):
+    cache = (CACHE_CONTROL if status == HTTPStatus.OK
+        else CACHE_CONTROL_NOT_FOUND)
+    return Response(
+        body, status=status, content_type='text/html; charset=utf-8',
+        headers={
+            'Cache-Control': cache,
+            'X-Content-Type-Options': 'nosniff',
+            'Content-Security-Policy': (
+                "default-src 'none'; style-src 'unsafe-inline'; "
+                "img-src 'self' data:"),
+            'Referrer-Policy': 'no-referrer',
+            })
+
+
+def not_found():
+    return _html(page.not_found(), status=HTTPStatus.NOT_FOUND)
+
+
+@app.route('/<database_name>/relief/trace/t/<code>', methods={'GET', 'HEAD'})
+def trace_code(request, database_name, code):
+    if not TRACE_CODE.match(code):
+        return not_found()
+    return _trace(request, database_name, [('trace_code', '=', code)])
+
+
+@app.route(
+    '/<database_name>/relief/trace/01/<gtin>/10/<lot>',
+    methods={'GET', 'HEAD'})
+def digital_link(request, database_name, gtin, lot):
+    if not (GTIN.match(gtin) and gtin_valid(gtin) and LOT_NUMBER.match(lot)):
+        return not_found()
+    return _trace(request, database_name, [
+            ('number', '=', lot),
+            ('product.identifiers', 'where', [
+                    ('type', '=', 'ean'),
+                    ('code', 'in', {gtin, gtin.lstrip('0'), gtin[1:]}),
+                    ]),
+            ])
+
+
+@with_pool
+@with_transaction(readonly=True)
+def _trace(request, pool, domain):
+    try:
+        Lot = pool.get('stock.lot')
+        ModelData = pool.get('ir.model.data')
+        pool.get('relief.trace.recall')
+    except KeyError:
+        # relief_trace is not activated in this database
+        return not_found()
+    user_id = ModelData.get_id('relief_trace', 'user_trace_public')
+    with Transaction().set_user(user_id), \
+            Transaction().set_context(active_test=False):
+        lots = Lot.search(domain, limit=2)
+        if len(lots) != 1:
+            return not_found()
+        lot, = lots
+        return _html(page.render(Lot.relief_public_data(lot)))
