@@ -1,0 +1,472 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from collections import defaultdict
+from decimal import Decimal
+from types import SimpleNamespace
+
+from sql.conditionals import Case
+from sql.functions import CurrentTimestamp
+
+from trytond.backend import MAX_QUERY_PARAMS
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.modules.product import price_digits, round_price
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
+
+from .exceptions import CouponError
+
+
+class Sale(metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+    subsidy_lines = fields.One2Many(
+        'relief.subsidy.line', 'sale', "Subsidies", readonly=True,
+        states={'invisible': ~Eval('subsidy_lines')})
+    subsidy_amount = fields.Function(Monetary(
+            "Subsidies", digits='currency', currency='currency',
+            help="What the payers of the subsidy programmes pay."),
+        'get_subsidy_amounts')
+    full_amount = fields.Function(Monetary(
+            "Full Price", digits='currency', currency='currency',
+            help="What the customer and the payers pay together."),
+        'get_subsidy_amounts')
+    subsidy_payers = fields.Function(fields.Text(
+            "What Each Payer Pays"), 'get_subsidy_amounts')
+    relief_coupon = fields.Char(
+        "Coupon Code", states={'readonly': Eval('state') != 'draft'},
+        help="The code of the coupon a subsidy programme requires.")
+
+    @classmethod
+    def get_subsidy_amounts(cls, sales, names):
+        "Sum the effective subsidy lines of the sales"
+        Lang = Pool().get('ir.lang')
+        lang = Lang.get()
+        result = {n: {} for n in names}
+        for sale in sales:
+            total = Decimal(0)
+            payers = defaultdict(Decimal)
+            for line in sale.subsidy_lines:
+                if line.state == 'cancelled' or line.reversal_of:
+                    continue
+                total += line.amount
+                payers[line.program.payer] += line.amount
+            if 'subsidy_amount' in names:
+                result['subsidy_amount'][sale.id] = total
+            if 'full_amount' in names:
+                result['full_amount'][sale.id] = (
+                    (sale.total_amount or 0) + total)
+            if 'subsidy_payers' in names:
+                lines = ['%s: %s' % (
+                        sale.party.rec_name,
+                        lang.currency(sale.total_amount or 0, sale.currency,
+                            grouping=True))]
+                lines += ['%s: %s' % (payer.rec_name, lang.currency(
+                            amount, sale.currency, grouping=True))
+                    for payer, amount in payers.items()]
+                result['subsidy_payers'][sale.id] = '\n'.join(lines)
+        return result
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('quotation')
+    def quote(cls, sales):
+        # After the quotation: relief_union counts the union's relief
+        # spending at the goods' full value (Line.relief_amount), which
+        # the subsidies must not lower.
+        super().quote(sales)
+        cls.apply_subsidies(sales)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, sales):
+        cls.unapply_subsidies(sales)
+        super().draft(sales)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('confirmed')
+    def confirm(cls, sales):
+        pool = Pool()
+        SubsidyLine = pool.get('relief.subsidy.line')
+        Program = pool.get('relief.subsidy.program')
+        # Before Sale.confirm, which processes the sales: a refusal costs
+        # nothing.  The sale date is the one confirming sets.
+        cls.set_sale_date(sales)
+        Program.consume(SubsidyLine.confirm_sales(sales))
+        super().confirm(sales)
+
+    @classmethod
+    def apply_subsidies(cls, sales):
+        """Create the subsidy lines of each eligible line, by priority, and
+        lower its unit price by their sum"""
+        pool = Pool()
+        Program = pool.get('relief.subsidy.program')
+        SubsidyLine = pool.get('relief.subsidy.line')
+        Line = pool.get('sale.line')
+        Date = pool.get('ir.date')
+        programs = {}
+        eligibility = {}
+        to_create, to_save, to_save_sales = [], [], []
+        for sale in sales:
+            with Transaction().set_context(company=sale.company.id):
+                date = sale.sale_date or Date.today()
+            key = (sale.company, date)
+            if key not in programs:
+                programs[key] = Program.get_applicable(sale.company, date)
+            returned = sale._returned_subsidies()
+            number = sale._relief_coupon_number(date)
+            if number and number not in sale.coupons:
+                sale.coupons += (number,)
+                to_save_sales.append(sale)
+            for line in sale.lines:
+                if line.type != 'line' or not line.product:
+                    continue
+                base = line.unit_price
+                price = base
+                if line.quantity < 0:
+                    # A return: the subsidies of the sale it returns
+                    for program, unit in (returned or {}).get(
+                            line.product, []):
+                        to_create.append(line._subsidy_line(program, unit))
+                        price -= unit
+                    programs_ = []
+                else:
+                    programs_ = programs[key]
+                for program in programs_:
+                    if program not in eligibility:
+                        eligibility[program] = program.eligibility()
+                    if not program.is_eligible(eligibility[program],
+                            sale.party, line.product, number):
+                        continue
+                    unit = program.unit_subsidy(base, price)
+                    if not unit:
+                        continue
+                    to_create.append(line._subsidy_line(program, unit))
+                    price -= unit
+                if price != base:
+                    to_save.append((line, round_price(price), base))
+        cls.save(to_save_sales)
+        Line.set_subsidy_prices(to_save)
+        SubsidyLine.insert(to_create)
+
+    def _relief_coupon_number(self, date):
+        """Return the coupon number of the sale's coupon code; refuse an
+        unknown code, one out of its dates or already used"""
+        pool = Pool()
+        Number = pool.get('sale.promotion.coupon.number')
+        Program = pool.get('relief.subsidy.program')
+        Lang = pool.get('ir.lang')
+        if not self.relief_coupon:
+            return None
+        code = self.relief_coupon.strip()
+        with Transaction().set_context(active_test=False):
+            numbers = Number.search([
+                    ('number', '=', code),
+                    ('company', '=', self.company.id),
+                    ], limit=1)
+        if not numbers:
+            raise CouponError(gettext('relief_subsidy.msg_coupon_unknown',
+                    sale=self.rec_name, code=code))
+        number, = numbers
+        programs = Program.search([('coupon', '=', number.coupon.id)])
+        names = ', '.join(p.rec_name for p in programs) or (
+            number.coupon.rec_name)
+        lang = Lang.get()
+        if ((number.start_date and number.start_date > date)
+                or (number.end_date and number.end_date < date)):
+            raise CouponError(gettext('relief_subsidy.msg_coupon_expired',
+                    program=names, sale=self.rec_name, code=code,
+                    start=lang.strftime(number.start_date)
+                    if number.start_date else '',
+                    end=lang.strftime(number.end_date)
+                    if number.end_date else '',
+                    date=lang.strftime(date)))
+        if number not in self.coupons:
+            with Transaction().set_context(party=[self.party.id]):
+                if not Number(number.id).active:
+                    raise CouponError(gettext(
+                            'relief_subsidy.msg_coupon_used',
+                            program=names, sale=self.rec_name, code=code,
+                            uses=number.coupon.number_of_use))
+        return number
+
+    def _returned_subsidies(self):
+        """Return the subsidies per unit of the sale this one returns, by
+        product: [(program, unit amount)]; None when it returns none"""
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        if not isinstance(self.origin, Sale):
+            return None
+        result = defaultdict(list)
+        for line in self.origin.subsidy_lines:
+            if line.state == 'confirmed' and not line.reversal_of:
+                product = line.sale_line.product
+                if not any(p == line.program for p, _ in result[product]):
+                    result[product].append((line.program, line.unit_amount))
+        return result
+
+    @classmethod
+    def unapply_subsidies(cls, sales):
+        """Restore the unit prices; take back what confirmed lines consumed.
+
+        A claimed line stays, cancelled, with a reversal line that the next
+        claim credits to the payer."""
+        pool = Pool()
+        SubsidyLine = pool.get('relief.subsidy.line')
+        Program = pool.get('relief.subsidy.program')
+        Line = pool.get('sale.line')
+        lines = SubsidyLine.search([
+                ('sale', 'in', [s.id for s in sales]),
+                ('state', 'in', ['quotation', 'confirmed']),
+                ('reversal_of', '=', None),
+                ])
+        confirmed = [l for l in lines if l.state == 'confirmed']
+        Program.consume(confirmed, sign=-1)
+        claimed = SubsidyLine.claimed(confirmed)
+        SubsidyLine.reverse([l for l in confirmed if l in claimed])
+        SubsidyLine.delete([l for l in lines if l not in claimed])
+        to_save, to_save_sales = [], []
+        for sale in sales:
+            if sale.relief_coupon:
+                coupons = [n for n in sale.coupons
+                    if n.number != sale.relief_coupon.strip()]
+                if len(coupons) != len(sale.coupons):
+                    sale.coupons = coupons
+                    to_save_sales.append(sale)
+            for line in sale.lines:
+                if line.subsidy_base_price is not None:
+                    line.unit_price = line.subsidy_base_price
+                    line.subsidy_base_price = None
+                    to_save.append(line)
+        cls.save(to_save_sales)
+        Line.save(to_save)
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('subsidy_lines')
+        default.setdefault('relief_coupon')
+        return super().copy(sales, default=default)
+
+
+class Line(metaclass=PoolMeta):
+    __name__ = 'sale.line'
+
+    subsidy_base_price = Monetary(
+        "Full Unit Price", digits=price_digits, currency='currency',
+        readonly=True, states={'invisible': ~Eval('subsidy_base_price')},
+        help="The unit price before the subsidies lowered it.")
+    subsidy_lines = fields.One2Many(
+        'relief.subsidy.line', 'sale_line', "Subsidies", readonly=True)
+
+    @classmethod
+    def set_subsidy_prices(cls, prices):
+        """Store [(line, unit price, full unit price)] in one UPDATE: the
+        prices are computed by the programmes, nothing to validate"""
+        if not prices:
+            return
+        table = cls.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        for sub_prices in grouped_slice(prices, MAX_QUERY_PARAMS // 6):
+            sub_prices = list(sub_prices)
+            cursor.execute(*table.update(
+                    [table.unit_price, table.subsidy_base_price,
+                        table.write_uid, table.write_date],
+                    [Case(*((table.id == l.id, p) for l, p, _ in sub_prices)),
+                        Case(*((table.id == l.id, b)
+                                for l, _, b in sub_prices)),
+                        transaction.user, CurrentTimestamp()],
+                    where=table.id.in_([l.id for l, _, _ in sub_prices])))
+
+    def _subsidy_line(self, program, unit):
+        "Return the subsidy line of program at unit amount"
+        SubsidyLine = Pool().get('relief.subsidy.line')
+        return SubsidyLine(
+            sale=self.sale, sale_line=self, program=program,
+            member=self.sale.party, quantity=self.quantity,
+            unit_amount=unit,
+            amount=self.sale.currency.round(
+                unit * Decimal(str(self.quantity))),
+            state='quotation')
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        # A copy (a return too) starts from the full price: quoting it
+        # applies the subsidies again (a return: those of its origin).
+        default.setdefault('unit_price', lambda data: (
+                data['subsidy_base_price']
+                if data.get('subsidy_base_price') is not None
+                else data['unit_price']))
+        default.setdefault('subsidy_base_price')
+        default.setdefault('subsidy_lines')
+        return super().copy(lines, default=default)
+
+
+class SubsidyLine(ModelSQL, ModelView):
+    "Subsidy Line"
+    __name__ = 'relief.subsidy.line'
+    __string__ = "Subsidy Line"
+    __access__ = {'sale'}
+    _company = {'company': Eval('_parent_sale', {}).get('company', -1)}
+
+    sale = fields.Many2One(
+        'sale.sale', "Sale", required=True, readonly=True,
+        ondelete='CASCADE')
+    sale_line = fields.Many2One(
+        'sale.line', "Sale Line", required=True, readonly=True,
+        ondelete='CASCADE')
+    program = fields.Many2One(
+        'relief.subsidy.program', "Programme", required=True, readonly=True,
+        ondelete='RESTRICT')
+    payer = fields.Function(fields.Many2One(
+            'party.party', "Payer",
+            context=_company),
+        'get_payer', searcher='search_payer')
+    member = fields.Many2One(
+        'party.party', "Customer", required=True, readonly=True,
+        ondelete='RESTRICT',
+        context=_company)
+    product = fields.Function(fields.Many2One(
+            'product.product', "Product", context=_company), 'get_product')
+    date = fields.Date("Date", readonly=True,
+        help="The sale date, set when the sale is confirmed.")
+    quantity = fields.Float("Quantity", required=True, readonly=True)
+    unit_amount = fields.Numeric(
+        "Amount per Unit", digits=(16, 2), required=True, readonly=True)
+    amount = fields.Numeric(
+        "Amount", digits=(16, 2), required=True, readonly=True)
+    currency = fields.Function(fields.Many2One(
+            'currency.currency', "Currency"), 'get_currency')
+    reversal_of = fields.Many2One(
+        'relief.subsidy.line', "Reversal of", readonly=True,
+        ondelete='RESTRICT')
+    claim_lines = fields.One2Many(
+        'relief.subsidy.claim.line', 'subsidy_line', "Claim Lines",
+        readonly=True)
+    state = fields.Selection([
+            ('quotation', "Quotation"),
+            ('confirmed', "Confirmed"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False,
+        help="Confirmed with the sale; cancelled when the sale went back "
+        "to draft after the line was claimed (its reversal credits it).")
+
+    del _company
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.sale, Index.Equality())),
+                Index(t, (t.program, Index.Equality()),
+                    (t.date, Index.Range()),
+                    where=t.state.in_(['confirmed', 'cancelled'])),
+                })
+        cls._order = [('sale', 'DESC'), ('id', 'ASC')]
+
+    def get_payer(self, name):
+        return self.program.payer.id
+
+    @classmethod
+    def search_payer(cls, name, clause):
+        return [('program.payer',) + tuple(clause[1:])]
+
+    def get_product(self, name):
+        return self.sale_line.product.id if self.sale_line.product else None
+
+    def get_currency(self, name):
+        return self.sale.currency.id
+
+    def get_rec_name(self, name):
+        return '%s - %s' % (self.sale.rec_name, self.program.rec_name)
+
+    @classmethod
+    def insert(cls, lines):
+        """Store the lines computed when quoting in one INSERT: their
+        values come from the programmes, nothing to validate"""
+        if not lines:
+            return
+        table = cls.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.insert(
+                [table.sale, table.sale_line, table.program, table.member,
+                    table.quantity, table.unit_amount, table.amount,
+                    table.state, table.create_uid, table.create_date],
+                [[l.sale.id, l.sale_line.id, l.program.id, l.member.id,
+                        l.quantity, l.unit_amount, l.amount, l.state,
+                        transaction.user, CurrentTimestamp()]
+                    for l in lines]))
+
+    @classmethod
+    def confirm_sales(cls, sales):
+        """Mark the quoted lines of the sales confirmed, dated as their sale,
+        with an UPDATE per sale date; return them as (program, member,
+        date, amount) records for Program.consume"""
+        pool = Pool()
+        Program = pool.get('relief.subsidy.program')
+        Party = pool.get('party.party')
+        table = cls.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        by_date = defaultdict(list)
+        for sale in sales:
+            by_date[sale.sale_date].append(sale.id)
+        rows = []
+        for date, sale_ids in by_date.items():
+            where = (table.sale.in_(sale_ids)
+                & (table.state == 'quotation'))
+            columns = [table.program, table.member, table.amount]
+            if not transaction.database.has_returning():
+                cursor.execute(*table.select(*columns, where=where))
+                rows += [(*r, date) for r in cursor]
+            query = table.update(
+                [table.state, table.date, table.write_uid,
+                    table.write_date],
+                ['confirmed', date, transaction.user, CurrentTimestamp()],
+                where=where)
+            if transaction.database.has_returning():
+                query.returning = columns
+                cursor.execute(*query)
+                rows += [(*r, date) for r in cursor]
+            else:
+                cursor.execute(*query)
+        programs = {p: Program(p) for p in {r[0] for r in rows}}
+        members = {m: Party(m) for m in {r[1] for r in rows}}
+        return [SimpleNamespace(
+                program=programs[p], member=members[m], date=d,
+                amount=Decimal(str(a)))
+            for p, m, a, d in rows]
+
+    @classmethod
+    def claimed(cls, lines):
+        "Return the set of lines that a claim holds"
+        ClaimLine = Pool().get('relief.subsidy.claim.line')
+        if not lines:
+            return set()
+        # The sellers who put a sale back to draft need not see claims
+        with without_check_access():
+            return {c.subsidy_line for c in ClaimLine.search([
+                        ('subsidy_line', 'in', [l.id for l in lines]),
+                        ])}
+
+    @classmethod
+    def reverse(cls, lines):
+        "Cancel claimed lines with a negative line to claim next"
+        if not lines:
+            return
+        reversals = [cls(
+                sale=l.sale, sale_line=l.sale_line, program=l.program,
+                member=l.member, date=l.date, quantity=-l.quantity,
+                unit_amount=l.unit_amount, amount=-l.amount,
+                reversal_of=l, state='confirmed') for l in lines]
+        cls.save(reversals)
+        cls.write(lines, {'state': 'cancelled'})

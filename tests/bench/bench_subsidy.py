@@ -1,0 +1,311 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Time subsidies on PostgreSQL: member orders and claim generation.
+
+Run by scripts/bench (a throwaway cluster in TRYTOND_DATABASE_URI), with
+the helpers of bench_certification.py.  The database: the distributor, a
+grassroots union and a member, 10 products and three running subsidy
+programmes that all apply to the member (20 %, then 2 CNY a unit, then
+5 %).
+
+1. Quoting and confirming a 10-line member order, through proteus as a
+   client's clicks are (processing goes to the queue as with
+   trytond-worker): with the three programmes against the same order with
+   the module's subsidies off (plain Tryton).  Interleaved in a random
+   order each round.
+2. Generating a claim (Claim.generate: one INSERT…SELECT) for --lines
+   subsidy lines (inserted in SQL), against a hand-written INSERT…SELECT of
+   the same lines; each run in a transaction rolled back.
+
+Prints medians beside their baselines as ratios and the targets (≤ 1.2 and
+≤ 2); asserts nothing.  The database is dropped at the end."""
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from unittest import mock
+
+# Before trytond reads its configuration: confirming queues the processing
+# (as with trytond-worker) instead of running it in the timed call.
+os.environ['TRYTOND_QUEUE__WORKER'] = 'True'
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_certification  # noqa: E402
+from bench_certification import (  # noqa: E402
+    ROOT, execute, log, p90, set_up_company, signature, uri)
+
+MODULE = 'relief_subsidy'
+LINES = 10
+TARGETS = {'order': Decimal('1.2'), 'claim': Decimal('2')}
+
+
+def create_database(name, cache):
+    "Create name with the module activated, from the cached dump if any"
+    dump = cache / f'{MODULE}-{signature()}.dump'
+    execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+    if dump.exists():
+        log(f"restoring the activated database from {dump.relative_to(ROOT)}")
+        subprocess.run(['pg_restore', '--no-owner', '-d', uri(name),
+                str(dump)], check=True)
+        return
+    bench_certification.activate(name, MODULE)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = dump.with_suffix('.part')
+    subprocess.run(['pg_dump', '-Fc', '-f', str(partial), uri(name)],
+        check=True)
+    partial.rename(dump)
+
+
+def set_up(cfg):
+    "A member, 10 products, three programmes; return the model order"
+    from proteus import Model
+    from trytond.modules.account.tests.tools import (
+        create_chart, get_accounts)
+    set_up_company(cfg)
+    create_chart()
+    receivable = get_accounts()['receivable']
+    Account = Model.get('account.account')
+    account = Account(name="应收补贴款", type=receivable.type,
+        party_required=True, reconcile=True, relief_subsidy=True)
+    account.save()
+    Party = Model.get('party.party')
+    Subdivision = Model.get('country.subdivision')
+    Uom = Model.get('product.uom')
+    Template = Model.get('product.template')
+    Program = Model.get('relief.subsidy.program')
+    Sale = Model.get('sale.sale')
+    area, = Subdivision.find([('code', '=', 'CN-SN')])
+    province = Party(name="陕西省总工会", union_level='province',
+        union_area=area)
+    province.save()
+    union = Party(name="周至县第一中学工会委员会", union_level='grassroots',
+        union_parent=province, union_area=area)
+    union.save()
+    member = Party(name="张伟", member_union=union, member_number='B-0001')
+    member.save()
+    payer = Party(name="陕西省总工会消费帮扶专项经费")
+    payer.save()
+    unit, = Uom.find([('name', '=', "Unit")])
+    products = []
+    for i in range(LINES):
+        template = Template(name=f"商品 {i}", type='goods', salable=True,
+            default_uom=unit, list_price=Decimal(60 + i))
+        template.save()
+        products.append(template.products[0])
+    today = dt.date.today()
+    programs = []
+    for priority, rule, value in [
+            (10, 'percentage', Decimal(20)), (20, 'fixed', Decimal(2)),
+            (30, 'percentage', Decimal(5))]:
+        program = Program(name=f"补贴 {priority}", payer=payer,
+            account=account,
+            budget=Decimal('100000000'), priority=priority, rule=rule,
+            valid_from=today - dt.timedelta(days=30),
+            valid_to=today + dt.timedelta(days=30))
+        if rule == 'percentage':
+            program.percentage = value
+        else:
+            program.unit_amount = value
+        program.save()
+        programs.append(program)
+    Program.click(programs, 'run')
+    sale = Sale(party=member)
+    for product in products:
+        line = sale.lines.new(product=product)
+        line.quantity = 2
+    sale.save()
+    return sale, programs
+
+
+def drafts(cfg, model, count):
+    "count fresh draft copies of the model order (ids)"
+    proxy = cfg.get_proxy('sale.sale')
+    ids = []
+    while len(ids) < count:
+        ids.extend(proxy.copy([model.id] * min(20, count - len(ids)), {},
+                cfg.context))
+    return ids
+
+
+def timed_order(cfg, sale_id, subsidies):
+    "Quote and confirm one order as clicks do; return the milliseconds"
+    from trytond.pool import Pool
+    proxy = cfg.get_proxy('sale.sale')
+    patches = []
+    if not subsidies:
+        Sale = Pool(cfg.database_name).get('sale.sale')
+        patches = [mock.patch.object(Sale, 'apply_subsidies',
+                classmethod(lambda cls, sales: None))]
+    for patch in patches:
+        patch.start()
+    try:
+        start = time.perf_counter()
+        proxy.quote([sale_id], cfg.context)
+        proxy.confirm([sale_id], cfg.context)
+        return (time.perf_counter() - start) * 1000
+    finally:
+        for patch in patches:
+            patch.stop()
+
+
+def insert_lines(name, sale_id, program_id, count):
+    "count confirmed subsidy lines of program, copies of one of sale's"
+    import psycopg
+    with psycopg.connect(uri(name)) as connection:
+        names = [c for c, in connection.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'relief_subsidy_line' "
+                "AND column_name != 'id' ORDER BY ordinal_position")]
+        overrides = {'create_date': 'now()'}
+        values = ', '.join(overrides.get(c, f'l."{c}"') for c in names)
+        connection.execute(
+            f'INSERT INTO relief_subsidy_line '
+            f'({", ".join(chr(34) + c + chr(34) for c in names)}) '
+            f'SELECT {values} FROM relief_subsidy_line AS l, '
+            'generate_series(1, %s) AS g(i) '
+            'WHERE l.id = (SELECT min(id) FROM relief_subsidy_line '
+            'WHERE sale = %s AND program = %s)',
+            (count, sale_id, program_id))
+        connection.commit()
+    execute('ANALYZE relief_subsidy_line', name)
+
+
+def time_claims(cfg, program_id, repeat):
+    """Median milliseconds of Claim.generate and of the hand-written
+    INSERT…SELECT of the same lines, each in a transaction rolled back"""
+    from proteus import Model
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    today = dt.date.today()
+    # A draft claim, committed (creating one checks its period under a
+    # table lock, which a bare transaction cannot take)
+    claim = Model.get('relief.subsidy.claim')(program=program_id,
+        start_date=today - dt.timedelta(days=30), end_date=today)
+    claim.save()
+    Claim = Pool(cfg.database_name).get('relief.subsidy.claim')
+    times = {'generate': [], 'INSERT…SELECT': []}
+    counts = set()
+    for _ in range(repeat):
+        for variant in random.sample(list(times), len(times)):
+            with Transaction().start(cfg.database_name, cfg.user,
+                    context=cfg.context) as transaction:
+                cursor = transaction.connection.cursor()
+                start = time.perf_counter()
+                if variant == 'generate':
+                    Claim.generate([Claim(claim.id)])
+                else:
+                    cursor.execute(
+                        'INSERT INTO relief_subsidy_claim_line '
+                        '(claim, subsidy_line, amount, create_uid, '
+                        'create_date) '
+                        'SELECT %s, l.id, l.amount, %s, now() '
+                        'FROM relief_subsidy_line AS l '
+                        'WHERE l.program = %s AND l.date <= %s '
+                        "AND l.state IN ('confirmed', 'cancelled')",
+                        (claim.id, cfg.user, program_id, today))
+                times[variant].append(
+                    (time.perf_counter() - start) * 1000)
+                cursor.execute('SELECT count(*) FROM '
+                    'relief_subsidy_claim_line WHERE claim = %s',
+                    (claim.id,))
+                counts.add(cursor.fetchone()[0])
+                transaction.rollback()
+    assert len(counts) == 1, counts
+    return {v: statistics.median(t) for v, t in times.items()}, counts.pop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeat', type=int, default=30,
+        help="timed orders per variant (default: %(default)s)")
+    parser.add_argument('--warmup', type=int, default=5,
+        help="untimed orders per variant first")
+    parser.add_argument('--lines', type=int, default=100_000,
+        help="subsidy lines of the claim (default: %(default)s)")
+    parser.add_argument('--claim-repeat', type=int, default=5,
+        help="timed claim generations per variant")
+    parser.add_argument('--cache', type=Path, default=ROOT / 'var' / 'cache',
+        help="where the activated database is kept as a dump")
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    if not os.environ.get('TRYTOND_DATABASE_URI', '').startswith(
+            'postgresql'):
+        sys.exit("TRYTOND_DATABASE_URI must name a PostgreSQL cluster "
+            "(scripts/bench starts one)")
+    name = f'relief_bench_subsidy_{os.getpid()}'
+    started = time.monotonic()
+    create_database(name, args.cache)
+    try:
+        run(name, args, started)
+    finally:
+        if 'proteus.config' in sys.modules:
+            from trytond import backend
+            backend.Database(name).close()
+        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(name, args, started):
+    import warnings
+
+    from proteus import config as pconfig
+    warnings.filterwarnings('ignore', "The path specified in the URI")
+    cfg = pconfig.set_trytond(database=name)
+    model, programs = set_up(cfg)
+
+    variants = {'no programmes': False, 'three programmes': True}
+    per_variant = args.warmup + args.repeat
+    log(f"creating {per_variant * len(variants)} draft orders of "
+        f"{LINES} lines")
+    fresh = {v: drafts(cfg, model, per_variant) for v in variants}
+    log(f"quoting and confirming {per_variant} orders per variant, "
+        f"interleaved ({args.warmup} untimed first)")
+    times = {v: [] for v in variants}
+    order = list(variants)
+    rng = random.Random(args.seed)
+    for round_ in range(per_variant):
+        rng.shuffle(order)
+        for variant in order:
+            ms = timed_order(cfg, fresh[variant][round_], variants[variant])
+            if round_ >= args.warmup:
+                times[variant].append(ms)
+    median = {v: statistics.median(t) for v, t in times.items()}
+    print()
+    print(f"Quoting and confirming a member order of {LINES} lines, "
+        f"{args.repeat} times per variant")
+    header = f"{'variant':<20} {'median ms':>10} {'p90 ms':>8} {'ratio':>6}"
+    print(header + "  target")
+    print('-' * (len(header) + 30))
+    ratio = median['three programmes'] / median['no programmes']
+    for variant in variants:
+        extra = ''
+        if variant == 'three programmes':
+            met = Decimal(str(ratio)) <= TARGETS['order']
+            extra = (f"{ratio:>6.2f}  ≤ {TARGETS['order']} × no programmes: "
+                f"{'met' if met else 'NOT met'}")
+        print(f"{variant:<20} {median[variant]:>10.1f} "
+            f"{p90(times[variant]):>8.1f} {extra}", flush=True)
+    print()
+
+    sale_id = fresh['three programmes'][0]
+    log(f"inserting {args.lines:,} subsidy lines in SQL")
+    insert_lines(name, sale_id, programs[0].id, args.lines)
+    claims, count = time_claims(cfg, programs[0].id, args.claim_repeat)
+    ratio = claims['generate'] / claims['INSERT…SELECT']
+    met = Decimal(str(ratio)) <= TARGETS['claim']
+    print(f"Generating a claim of {count:,} subsidy lines, median of "
+        f"{args.claim_repeat}")
+    print(f"{'Claim.generate':<20} {claims['generate']:>10.1f} ms "
+        f"{ratio:>6.2f}  ≤ {TARGETS['claim']} × hand-written: "
+        f"{'met' if met else 'NOT met'}")
+    print(f"{'INSERT…SELECT':<20} {claims['INSERT…SELECT']:>10.1f} ms")
+    print(f"Total time: {time.monotonic() - started:.0f} s")
+
+
+if __name__ == '__main__':
+    main()
