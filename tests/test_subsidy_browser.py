@@ -1,0 +1,359 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""A finance user takes a subsidy claim from draft to paid in the web client
+(sao): 消费帮扶 / 补贴 / 补贴申领, the demo's draft claim of the special
+fund, Send; then the claim's invoice, its Pay wizard with the demo's
+payment method and the full amount; the claim, reloaded, is paid.
+Screenshots are kept in var/screenshots.
+
+The flow changes the data, so it runs on a copy of the demo database of
+tests/test_browser.py (relief_browser, relief_browser_pg on PostgreSQL;
+built there on first use), made afresh for each run: the demo itself keeps
+its draft claims.  Same requirements as tests/test_browser.py (Chromium,
+chromedriver, selenium; skipped without them unless CI is set)."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from test_browser import (  # noqa: F401 (fixture)
+    DATABASE, ROOT, ROOT_MENU, SAO, VAR, _checker, _free_port, _menu_rows,
+    _open, _reasons, browser)
+
+try:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import Select
+except ImportError:
+    By = None
+
+POSTGRESQL = os.environ.get(
+    "TRYTOND_DATABASE_URI", "").startswith("postgres")
+BACKEND = "postgresql" if POSTGRESQL else "sqlite"
+# The copy the test changes
+COPY = "relief_subsidy_browser" + ("_pg" if POSTGRESQL else "")
+LOG = VAR / f"{COPY}-trytond.log"
+SCREENSHOTS = VAR / "screenshots"
+LOGIN = "finance"
+SUBSIDY_MENU = ("补贴", "Subsidies")
+CLAIM_MENU = ("补贴申领", "Subsidy Claims")
+# scripts/demo/relief_subsidy.py: the special fund's programme (its draft
+# claim covers today's orders) and the payment method of the finance staff
+PROGRAM = "消费帮扶专项经费会员补贴"
+PAYMENT_METHOD = "银行转账"
+SENT = ("已发出", "Sent")
+PAID = ("已回款", "Paid")
+OK = ("确定", "OK")
+CLOSE = ("关闭", "Close")
+
+
+def _log_tail(lines=40):
+    if not LOG.exists():
+        return "(no log)"
+    text = LOG.read_text(errors="replace").splitlines()[-lines:]
+    return f"--- tail of {LOG} ---\n" + "\n".join(text)
+
+
+def _env():
+    env = dict(os.environ)
+    env.setdefault("TRYTOND_DATABASE__PATH", str(VAR / "db"))
+    env["TRYTOND_CONFIG"] = str(ROOT / "config" / "trytond.conf")
+    return env
+
+
+def _build_demo(env):
+    "Build the demo database like tests/test_browser.py, when needed"
+    demo = [sys.executable, "scripts/demo"]
+    with LOG.open("w") as log:
+        if subprocess.run(demo + ["exists", DATABASE], cwd=ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT).returncode:
+            subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT)
+            log.flush()
+            if subprocess.run(demo + ["create", DATABASE], cwd=ROOT, env=env,
+                    stdout=log, stderr=subprocess.STDOUT,
+                    timeout=900).returncode:
+                subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env)
+                pytest.fail(f"creating {DATABASE} failed\n{_log_tail()}")
+
+
+def _pg_execute(sql):
+    import psycopg
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(os.environ["TRYTOND_DATABASE_URI"])
+    conninfo = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _copy_demo(env):
+    "A fresh copy of the demo database named COPY"
+    if POSTGRESQL:
+        _pg_execute(f'DROP DATABASE IF EXISTS "{COPY}" WITH (FORCE)')
+        # No session may use the template: tests/test_browser.py's server
+        # is stopped at the end of its module.
+        for attempt in range(20):
+            try:
+                _pg_execute(
+                    f'CREATE DATABASE "{COPY}" TEMPLATE "{DATABASE}"')
+                break
+            except Exception:
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
+    else:
+        # trytond keeps SQLite in WAL mode: copy with the backup API (what
+        # the demo's -wal holds too), after removing an earlier copy's -wal
+        _drop_copy(env)
+        path = Path(env["TRYTOND_DATABASE__PATH"])
+        source = sqlite3.connect(path / f"{DATABASE}.sqlite")
+        target = sqlite3.connect(path / f"{COPY}.sqlite")
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+
+
+def _drop_copy(env):
+    if POSTGRESQL:
+        _pg_execute(f'DROP DATABASE IF EXISTS "{COPY}" WITH (FORCE)')
+    else:
+        path = Path(env["TRYTOND_DATABASE__PATH"])
+        for suffix in ["", "-wal", "-shm"]:
+            (path / f"{COPY}.sqlite{suffix}").unlink(missing_ok=True)
+
+
+def _proteus(code, *args):
+    "Run code with proteus on the copy (as admin); return what it prints"
+    script = textwrap.dedent("""\
+        import json, sys, warnings
+        from proteus import config, Model
+        warnings.filterwarnings('ignore', 'The path specified in the URI')
+        name = sys.argv[1]
+        database = name if sys.argv[2] == 'postgresql' else f'sqlite:///{name}'
+        config.set_trytond(database=database, config_file=sys.argv[3])
+        args = sys.argv[4:]
+        """) + textwrap.dedent(code)
+    result = subprocess.run([sys.executable, "-c", script, COPY, BACKEND,
+            str(ROOT / "config" / "trytond.conf"), *map(str, args)],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def server():
+    "Serve a copy of the demo database with sao; yield (url, credentials)"
+    if _reasons:
+        pytest.fail(f"CI is set but the browser test cannot run: {_reasons}",
+            pytrace=False)
+    env = _env()
+    VAR.mkdir(exist_ok=True)
+    _build_demo(env)
+    credentials = dict(line.split() for line in
+        (VAR / f"{DATABASE}-credentials.txt").read_text().splitlines())
+    _copy_demo(env)
+
+    port = _free_port()
+    env.update(TRYTOND_WEB__LISTEN=f"127.0.0.1:{port}",
+        TRYTOND_WEB__ROOT=str(SAO))
+    url = f"http://127.0.0.1:{port}/"
+    # As tests/test_browser.py: a second file moves the server to the port.
+    listen = VAR / f"{COPY}-trytond.conf"
+    listen.write_text(f"[web]\nlisten = 127.0.0.1:{port}\n")
+    with LOG.open("a") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "trytond"),
+                "-c", "config/trytond.conf", str(listen), "-d", COPY],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"trytond did not answer on {url}\n"
+                        + _log_tail())
+                time.sleep(0.2)
+        yield url, credentials
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        _drop_copy(env)
+
+
+def _log_in(driver, url, login, password):
+    "Log in to the copy and return the label of the programme's menu entry"
+    check = _checker(driver)
+    driver.get(url + "#" + COPY)
+    entry = check(EC.visibility_of_element_located((By.ID, "login")),
+        "the login dialog did not show")
+    entry.send_keys(login, "\n")
+    entry = check(EC.visibility_of_element_located(
+            (By.ID, "ask-dialog-entry")), "the password dialog did not show")
+    entry.send_keys(password, "\n")
+    return check(lambda d: next((text for _, text, depth in _menu_rows(d)
+                if depth == 0 and text in ROOT_MENU), None),
+        f"the menu has no entry {' or '.join(ROOT_MENU)}")
+
+
+# The active tab, and the dialog on top (sao stacks them in the body)
+TAB = "#tabcontent > .tab-pane.active"
+TOP_DIALOG = """
+    const modals = [...document.querySelectorAll('.modal')].filter(
+        m => m.offsetParent !== null || getComputedStyle(m).display == 'block');
+    return modals.length ? modals[modals.length - 1] : null;"""
+
+
+def _tab(driver):
+    return driver.find_element(By.CSS_SELECTOR, TAB)
+
+
+def _dialog(driver):
+    return driver.execute_script(TOP_DIALOG)
+
+
+def _value(scope, name):
+    "The text a form shows for the field name: an input's or a selection's"
+    return scope.parent.execute_script("""
+        const field = arguments[0].querySelector('[name="' + arguments[1]
+            + '"]:is(input, select, textarea)');
+        if (!field) { return null; }
+        if (field.tagName == 'SELECT') {
+            const option = field.options[field.selectedIndex];
+            return option ? option.text.trim() : '';
+        }
+        return field.value.trim();""", scope, name)
+
+
+def _button(scope, name):
+    "The visible and active form button name in scope, else None"
+    for button in scope.find_elements(By.CSS_SELECTOR,
+            f'button[name="{name}"]'):
+        if button.is_displayed() and button.is_enabled():
+            return button
+    return None
+
+
+def _footer_button(driver, labels):
+    dialog = _dialog(driver)
+    if not dialog:
+        return None
+    return next((b for b in dialog.find_elements(By.CSS_SELECTOR,
+                ".modal-footer button")
+            if b.is_displayed() and b.is_enabled()
+            and b.text.strip() in labels), None)
+
+
+def _amount(text):
+    return Decimal(text.replace(",", "").replace("¥", "").strip())
+
+
+def _screenshot(driver, name):
+    path = SCREENSHOTS / f"subsidy-claim-{name}-{BACKEND}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    assert driver.save_screenshot(str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 20_000, "the screenshot looks blank"
+
+
+def test_finance_takes_claim_from_draft_to_paid(server, browser):  # noqa: F811
+    url, credentials = server
+    check = _checker(browser)
+    claim_id, amount = _proteus("""
+        Claim = Model.get('relief.subsidy.claim')
+        claim, = Claim.find([('state', '=', 'draft'),
+                ('program.name', 'like', '%' + args[0])])
+        print(json.dumps([claim.id, str(claim.amount)]))
+        """, PROGRAM)
+
+    root = _log_in(browser, url, LOGIN, credentials[LOGIN])
+    label = _open(browser, [root, SUBSIDY_MENU, CLAIM_MENU])
+    # The first tab lists the draft claims: the special fund's
+    row = check(lambda d: next((tr for tr in d.find_elements(By.CSS_SELECTOR,
+                    f"{TAB} table.tree tbody tr")
+                if PROGRAM in tr.text), None),
+        f"the {label} tab shows no draft claim of {PROGRAM}")
+    # A cell that is no link (the programme's opens the programme)
+    cell = next(c for c in row.find_elements(By.CSS_SELECTOR, "td .cell")
+        if c.text.strip() and not c.find_elements(By.TAG_NAME, "a"))
+    ActionChains(browser).double_click(cell).perform()
+    check(lambda d: _button(_tab(d), "send") or _button(_tab(d), "generate"),
+        "the claim's form shows neither Send nor Generate Lines")
+    if not _button(_tab(browser), "send"):
+        _button(_tab(browser), "generate").click()
+    check(lambda d: _button(_tab(d), "send"),
+        "the claim has no lines to send")
+    assert _value(_tab(browser), "state") not in SENT + PAID
+    _button(_tab(browser), "send").click()
+    check(lambda d: _value(_tab(d), "state") in SENT
+        and _value(_tab(d), "invoice"),
+        "the claim did not become sent with an invoice")
+    assert not _button(_tab(browser), "send")
+    assert _amount(_value(_tab(browser), "amount")) == Decimal(amount)
+    _screenshot(browser, "sent")
+
+    # The claim's invoice, in a dialog, and its Pay wizard
+    invoice = _tab(browser).find_element(By.CSS_SELECTOR,
+        '.form-many2one input[name="invoice"]')
+    invoice.find_element(By.XPATH, "..").find_element(By.CSS_SELECTOR,
+        ".icon-primary button").click()
+    pay = check(lambda d: (dialog := _dialog(d)) and _button(dialog, "pay"),
+        "the claim's invoice shows no Pay button")
+    invoice_dialog = _dialog(browser)
+    pay.click()
+    method = check(lambda d: (dialog := _dialog(d)) and dialog != invoice_dialog
+        and next((s for s in dialog.find_elements(By.CSS_SELECTOR,
+                        'select[name="payment_method"]')
+                if any(PAYMENT_METHOD in o.text
+                    for o in s.find_elements(By.TAG_NAME, "option"))), None),
+        f"the Pay wizard offers no payment method {PAYMENT_METHOD}")
+    wizard = _dialog(browser)
+    Select(method).select_by_visible_text(next(
+            o.text for o in method.find_elements(By.TAG_NAME, "option")
+            if PAYMENT_METHOD in o.text))
+    # The full amount is proposed: pay it
+    paid = _amount(_value(wizard, "amount"))
+    assert paid == Decimal(amount), (paid, amount)
+    check(lambda d: _footer_button(d, OK),
+        "the Pay wizard has no OK button").click()
+    check(lambda d: _dialog(d) == invoice_dialog,
+        "the Pay wizard did not end")
+    # Back on the invoice: paid; close it
+    check(lambda d: (dialog := _dialog(d)) and not _button(dialog, "pay"),
+        "the invoice can still be paid")
+    check(lambda d: _footer_button(d, CLOSE + OK),
+        "the invoice's dialog cannot be closed").click()
+    check(lambda d: not _dialog(d), "the invoice's dialog did not close")
+
+    # Reload the claim: paid
+    _tab(browser).find_element(By.CSS_SELECTOR, "button#reload").click()
+    check(lambda d: _value(_tab(d), "state") in PAID,
+        "the claim did not become paid")
+    _screenshot(browser, "paid")
+
+    # And in the database
+    states = _proteus("""
+        Claim = Model.get('relief.subsidy.claim')
+        claim = Claim(int(args[0]))
+        print(json.dumps([claim.state, claim.invoice.state,
+                    str(claim.invoice.total_amount)]))
+        """, claim_id)
+    assert states == ["paid", "paid", amount], states
