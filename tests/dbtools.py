@@ -1,12 +1,23 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """A fresh database with a module activated, for the tests of this folder
-that need their own (several processes, a real server)."""
+that need their own (several processes, a real server), and trytond
+serving it over HTTP."""
 import contextlib
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from functools import partial
+from pathlib import Path
 from unittest import mock
+
+ROOT = Path(__file__).resolve().parents[1]
+VAR = ROOT / 'var'
 
 
 def activate(module, name):
@@ -83,3 +94,70 @@ def run_together(target, args, timeout):
                 worker.kill()
                 worker.join()
         results.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def log_tail(log, lines=40):
+    "The last lines of a server's log, to explain a failure"
+    if not log.exists():
+        return "(no log)"
+    text = log.read_text(errors='replace').splitlines()[-lines:]
+    return f"--- tail of {log} ---\n" + "\n".join(text)
+
+
+@contextlib.contextmanager
+def serve(name, path, log):
+    """Serve database name (SQLite files in path) with trytond over HTTP,
+    its output in log; yield its URL"""
+    import pytest
+
+    port = free_port()
+    VAR.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.pop('TRYTOND_CONFIG', None)
+    uri = os.environ.get('TRYTOND_DATABASE_URI', '')
+    if uri.startswith('postgresql'):
+        env['TRYTOND_DATABASE_URI'] = uri
+    else:
+        env.pop('TRYTOND_DATABASE_URI', None)
+    # The SQLite file is where the test process made it.
+    env['TRYTOND_DATABASE__PATH'] = path
+    # Per database, like tests/test_browser.py: the listening port.
+    conf = VAR / f'{name}-trytond.conf'
+    conf.write_text(f"[web]\nlisten = 127.0.0.1:{port}\n"
+        "[cache]\nclean_timeout = 0\n")
+    url = f'http://127.0.0.1:{port}/'
+    # -d loads the database's pool at start-up: trytond 8.0.12 answers a
+    # first login to a database it has not loaded with KeyError 'res.user'.
+    with log.open('w') as output:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / 'trytond'),
+                '-c', str(conf), '-d', name],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except urllib.error.HTTPError:
+                break  # it answers
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"trytond did not answer on {url}\n"
+                        + log_tail(log))
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        conf.unlink(missing_ok=True)

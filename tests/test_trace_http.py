@@ -16,17 +16,13 @@ for a database that does not exist) and the Cache-Control header.  Runs on
 SQLite and PostgreSQL (TRYTOND_DATABASE_URI)."""
 import datetime as dt
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from dbtools import fresh_database
+from dbtools import fresh_database, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -38,19 +34,6 @@ BASE = "https://trace.example.com/relief/trace"
 # Personal data that is in the database and must never be on a page
 PERSONAL = ["李四", "西安某某公司工会委员会", "张三", "13800000000",
     "后台 王主管"]
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _log_tail(lines=40):
-    if not LOG.exists():
-        return "(no log)"
-    text = LOG.read_text(errors="replace").splitlines()[-lines:]
-    return f"--- tail of {LOG} ---\n" + "\n".join(text)
 
 
 def build(cfg):
@@ -116,47 +99,8 @@ def database():
 @pytest.fixture(scope="module")
 def server(database):
     "Serve the database over HTTP; yield its URL"
-    name = database["name"]
-    port = _free_port()
-    VAR.mkdir(exist_ok=True)
-    env = dict(os.environ)
-    env.pop("TRYTOND_CONFIG", None)
-    if URI:
-        env["TRYTOND_DATABASE_URI"] = URI
-    else:
-        env.pop("TRYTOND_DATABASE_URI", None)
-    env["TRYTOND_DATABASE__PATH"] = database["path"]
-    conf = VAR / f"{name}-trytond.conf"
-    conf.write_text(f"[web]\nlisten = 127.0.0.1:{port}\n"
-        "[cache]\nclean_timeout = 0\n")
-    url = f"http://127.0.0.1:{port}/"
-    with LOG.open("w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "trytond"),
-                "-c", str(conf), "-d", name],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"trytond did not answer on {url}\n"
-                        + _log_tail())
-                time.sleep(0.2)
+    with serve(database["name"], database["path"], LOG) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        conf.unlink(missing_ok=True)
 
 
 def get(url):

@@ -21,10 +21,6 @@ import base64
 import datetime as dt
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -33,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from dbtools import fresh_database
+from dbtools import fresh_database, log_tail, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -51,17 +47,8 @@ PASSWORDS = {
 ACCOUNTANT_RULE = "Union accountant: own union and below"
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _log_tail(lines=40):
-    if not LOG.exists():
-        return "(no log)"
-    text = LOG.read_text(errors="replace").splitlines()[-lines:]
-    return f"--- tail of {LOG} ---\n" + "\n".join(text)
+def _log_tail():
+    return log_tail(LOG)
 
 
 def _build(cfg):
@@ -182,51 +169,8 @@ def database():
 @pytest.fixture(scope="module")
 def server(database):
     "Serve the database over HTTP; yield its URL"
-    name = database["name"]
-    port = _free_port()
-    VAR.mkdir(exist_ok=True)
-    env = dict(os.environ)
-    env.pop("TRYTOND_CONFIG", None)
-    if URI:
-        env["TRYTOND_DATABASE_URI"] = URI
-    else:
-        env.pop("TRYTOND_DATABASE_URI", None)
-    # The SQLite file is where the test process made it.
-    env["TRYTOND_DATABASE__PATH"] = database["path"]
-    # Per database, like tests/test_browser.py: the listening port.
-    conf = VAR / f"{name}-trytond.conf"
-    conf.write_text(f"[web]\nlisten = 127.0.0.1:{port}\n"
-        "[cache]\nclean_timeout = 0\n")
-    url = f"http://127.0.0.1:{port}/"
-    # -d loads the database's pool at start-up: trytond 8.0.12 answers a
-    # first login to a database it has not loaded with KeyError 'res.user'.
-    with LOG.open("w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "trytond"),
-                "-c", str(conf), "-d", name],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break  # it answers
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"trytond did not answer on {url}\n"
-                        + _log_tail())
-                time.sleep(0.2)
+    with serve(database["name"], database["path"], LOG) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        conf.unlink(missing_ok=True)
 
 
 class RPCError(Exception):
