@@ -8,6 +8,7 @@ Needs Chromium, chromedriver and selenium; skipped without them unless CI
 is set, where a missing piece is a failure.  The demo database
 relief_browser (relief_browser_pg on PostgreSQL) is built on first use
 (a minute or two) and then reused."""
+import contextlib
 import os
 import re
 import shutil
@@ -81,11 +82,11 @@ if _reasons and not CI:
     pytest.skip(_reasons, allow_module_level=True)
 
 
-def _log_tail(lines=40):
-    if not LOG.exists():
+def _log_tail(lines=40, log=LOG):
+    if not log.exists():
         return "(no log)"
-    text = LOG.read_text(errors="replace").splitlines()[-lines:]
-    return f"--- tail of {LOG} ---\n" + "\n".join(text)
+    text = log.read_text(errors="replace").splitlines()[-lines:]
+    return f"--- tail of {log} ---\n" + "\n".join(text)
 
 
 def _free_port():
@@ -121,22 +122,29 @@ def server():
     credentials = dict(line.split() for line in
         (VAR / f"{DATABASE}-credentials.txt").read_text().splitlines())
 
+    with serve_demo(DATABASE, env, LOG) as url:
+        yield url, credentials
+
+
+@contextlib.contextmanager
+def serve_demo(name, env, log):
+    "Serve database name with sao, trytond's output in log; yield its URL"
     port = _free_port()
-    env.update(TRYTOND_WEB__LISTEN=f"127.0.0.1:{port}",
+    env = dict(env, TRYTOND_WEB__LISTEN=f"127.0.0.1:{port}",
         TRYTOND_WEB__ROOT=str(SAO),
         TRYTOND_CONFIG=str(ROOT / "config" / "trytond.conf"))
     url = f"http://127.0.0.1:{port}/"
     # config/trytond.conf names port 8000 and a file beats the environment,
     # so a second file, read last, moves the server to the free port.
-    listen = VAR / f"{DATABASE}-trytond.conf"
+    listen = VAR / f"{name}-trytond.conf"
     listen.write_text(f"[web]\nlisten = 127.0.0.1:{port}\n")
     # -d loads the database's pool at start-up: trytond 8.0.12 answers a
     # first login to a database it has not loaded with KeyError 'res.user'.
-    with LOG.open("a") as log:
+    with log.open("a") as output:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "trytond"),
-                "-c", "config/trytond.conf", str(listen), "-d", DATABASE],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                "-c", "config/trytond.conf", str(listen), "-d", name],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -146,9 +154,9 @@ def server():
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"trytond did not answer on {url}\n"
-                        + _log_tail())
+                        + _log_tail(log=log))
                 time.sleep(0.2)
-        yield url, credentials
+        yield url
     finally:
         process.terminate()
         try:

@@ -18,15 +18,14 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from test_browser import (  # noqa: F401 (fixture)
-    DATABASE, ROOT, ROOT_MENU, SAO, VAR, _checker, _free_port, _menu_rows,
-    _open, _reasons, browser)
+    DATABASE, ROOT, ROOT_MENU, VAR, _checker, _menu_rows, _open, _reasons,
+    browser, serve_demo)
 
 try:
     from selenium.webdriver.common.action_chains import ActionChains
@@ -164,37 +163,10 @@ def server():
         (VAR / f"{DATABASE}-credentials.txt").read_text().splitlines())
     _copy_demo(env)
 
-    port = _free_port()
-    env.update(TRYTOND_WEB__LISTEN=f"127.0.0.1:{port}",
-        TRYTOND_WEB__ROOT=str(SAO))
-    url = f"http://127.0.0.1:{port}/"
-    # As tests/test_browser.py: a second file moves the server to the port.
-    listen = VAR / f"{COPY}-trytond.conf"
-    listen.write_text(f"[web]\nlisten = 127.0.0.1:{port}\n")
-    with LOG.open("a") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "trytond"),
-                "-c", "config/trytond.conf", str(listen), "-d", COPY],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"trytond did not answer on {url}\n"
-                        + _log_tail())
-                time.sleep(0.2)
-        yield url, credentials
+        with serve_demo(COPY, env, LOG) as url:
+            yield url, credentials
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         _drop_copy(env)
 
 
