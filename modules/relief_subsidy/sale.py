@@ -1,5 +1,6 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import math
 from collections import defaultdict
 from decimal import Decimal
 from types import SimpleNamespace
@@ -99,6 +100,21 @@ class Sale(metaclass=PoolMeta):
         cls.set_sale_date(sales)
         Program.consume(SubsidyLine.confirm_sales(sales))
         super().confirm(sales)
+
+    @classmethod
+    @ModelView.button
+    def process(cls, sales):
+        pool = Pool()
+        SubsidyLine = pool.get('relief.subsidy.line')
+        super().process(sales)
+        # Goods cancelled, or invoices, change the actual quantities; the
+        # subsidies follow once the exception is handled: a cancelled
+        # shipment may still be recreated.
+        sales = cls.browse(sales)
+        SubsidyLine.follow_actual_quantities([l for s in sales
+                if s.state in {'processing', 'done'}
+                and 'exception' not in {s.shipment_state, s.invoice_state}
+                for l in s.lines])
 
     @classmethod
     def apply_subsidies(cls, sales):
@@ -264,6 +280,16 @@ class Line(metaclass=PoolMeta):
     subsidy_lines = fields.One2Many(
         'relief.subsidy.line', 'sale_line', "Subsidies", readonly=True)
 
+    @property
+    def subsidized_quantity(self):
+        """The quantity the subsidies pay for: the actual quantity, but
+        never more than was ordered"""
+        if self.actual_quantity is None:
+            return self.quantity
+        return math.copysign(
+            min(abs(self.actual_quantity), abs(self.quantity)),
+            self.quantity)
+
     @classmethod
     def set_subsidy_prices(cls, prices):
         """Store [(line, unit price, full unit price)] in one UPDATE: the
@@ -346,7 +372,9 @@ class SubsidyLine(ModelSQL, ModelView):
             'currency.currency', "Currency"), 'get_currency')
     reversal_of = fields.Many2One(
         'relief.subsidy.line', "Reversal of", readonly=True,
-        ondelete='RESTRICT')
+        ondelete='RESTRICT',
+        help="The subsidy this line reverses (the sale went back to draft) "
+        "or corrects (goods cancelled after the sale was processed).")
     claim_lines = fields.One2Many(
         'relief.subsidy.claim.line', 'subsidy_line', "Claim Lines",
         readonly=True)
@@ -457,6 +485,47 @@ class SubsidyLine(ModelSQL, ModelView):
             return {c.subsidy_line for c in ClaimLine.search([
                         ('subsidy_line', 'in', [l.id for l in lines]),
                         ])}
+
+    @classmethod
+    def follow_actual_quantities(cls, sale_lines):
+        """Bring the confirmed subsidies of each sale line to its subsidized
+        quantity with a correcting line per programme, and give back (or
+        consume) the difference.  The correction is claimed like any line:
+        goods cancelled after their subsidies were claimed are credited to
+        the payer in the next claim."""
+        Program = Pool().get('relief.subsidy.program')
+        if not sale_lines:
+            return
+        lines = cls.search([
+                ('sale_line', 'in', [l.id for l in sale_lines]),
+                ('state', '=', 'confirmed'),
+                ], order=[('id', 'ASC')])
+        groups = defaultdict(list)
+        for line in lines:
+            original = line.reversal_of or line
+            # The reversal of a sale put back to draft is settled already
+            if original.state == 'confirmed':
+                groups[original].append(line)
+        corrections = []
+        for original, group in groups.items():
+            sale_line = original.sale_line
+            quantity = sale_line.subsidized_quantity
+            difference = quantity - sum(l.quantity for l in group)
+            if sale_line.unit:
+                difference = sale_line.unit.round(difference)
+            if not difference:
+                continue
+            amount = original.sale.currency.round(
+                original.unit_amount * Decimal(str(quantity)))
+            corrections.append(cls(
+                    sale=original.sale, sale_line=sale_line,
+                    program=original.program, member=original.member,
+                    date=original.date, quantity=difference,
+                    unit_amount=original.unit_amount,
+                    amount=amount - sum(l.amount for l in group),
+                    reversal_of=original, state='confirmed'))
+        cls.save(corrections)
+        Program.consume(corrections)
 
     @classmethod
     def reverse(cls, lines):
