@@ -2,7 +2,8 @@
 # this repository contains the full copyright notices and license terms.
 """Demo data of relief_subsidy: the special fund of 10,000,000 CNY, a bank
 card programme, members' orders with their subsidies, and claims to the
-payers at each state (draft, sent, paid).
+payers at each state (draft, sent, paid).  One order's goods were cancelled
+after its subsidies were claimed: the draft claims credit them.
 
 The payers' names and the figures are invented.  The members are those of
 relief_union's demo; their orders are of products listed in the catalogue
@@ -22,6 +23,8 @@ from relief_union import _listed, _search_read
 FUND = "陕西省总工会消费帮扶专项经费"
 BANK = "中国银联股份有限公司陕西分公司（演示数据）"
 ORDERS = 12  # per date
+# The order whose goods the warehouse could not deliver (cancel_goods)
+CANCELLED = "会员商城订单（缺货取消，补贴冲减演示）"
 COUPONS = 20  # numbers of the coupon campaign, a few used by the orders
 
 
@@ -42,6 +45,11 @@ def load(config, passwords):
     with as_user(config, 'finance'):
         post_customer_invoices(config)
         create_claims(config, [fund, bank, campaign], dates, payment_method)
+    with as_user(config, 'backoffice'):
+        cancel_goods(config)
+    with as_user(config, 'finance'):
+        Claim = Model.get('relief.subsidy.claim', config=config)
+        _click(Claim.find([('state', '=', 'draft')]), 'generate')
 
 
 def create_account(config):
@@ -184,6 +192,10 @@ def create_orders(config, rng, dates):
                     })
             if date == dates[-1] and rng.random() < 0.4:
                 vlist[-1]['relief_coupon'] = next(codes)
+        if date == dates[1]:
+            # Invoiced when shipped: the member pays for delivered goods
+            vlist[-1]['invoice_method'] = 'fulfillment'
+            vlist[-1]['description'] = CANCELLED
     sales = _create(config, 'sale.sale', vlist)
     _click(sales, 'quote')
     _click(sales, 'confirm')
@@ -196,6 +208,19 @@ def post_customer_invoices(config):
                 ('description', '=', "会员商城订单（补贴演示）")])
         for i in s.invoices if i.state == 'draft']
     _click(invoices, 'post')
+
+
+def cancel_goods(config):
+    """The warehouse could not deliver the goods of one order of 20 days
+    ago, whose subsidies the sent claims hold: its shipment is cancelled
+    and the goods ignored.  Correcting lines credit the payers in today's
+    draft claims."""
+    Sale = Model.get('sale.sale', config=config)
+    sale, = Sale.find([('description', '=', CANCELLED)])
+    _click(list(sale.shipments), 'cancel')
+    handle = Wizard('sale.handle.shipment.exception', [sale], config=config)
+    handle.form.ignore_moves.extend(handle.form.ignore_moves.find())
+    handle.execute('handle')
 
 
 def create_claims(config, programs, dates, payment_method):

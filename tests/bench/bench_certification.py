@@ -85,16 +85,16 @@ def activate(name, module):
             env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def create_database(name, cache):
-    "Create name with the module activated, from the cached dump if any"
-    dump = cache / f'{MODULE}-{signature()}.dump'
+def create_database(name, cache, module=MODULE):
+    "Create name with module activated, from the cached dump if any"
+    dump = cache / f'{module}-{signature()}.dump'
     execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
     if dump.exists():
         log(f"restoring the activated database from {dump.relative_to(ROOT)}")
         subprocess.run(['pg_restore', '--no-owner', '-d', uri(name),
                 str(dump)], check=True)
         return
-    activate(name, MODULE)
+    activate(name, module)
     cache.mkdir(parents=True, exist_ok=True)
     partial = dump.with_suffix('.part')
     subprocess.run(['pg_dump', '-Fc', '-f', str(partial), uri(name)],
@@ -324,7 +324,52 @@ def consumed_ms(cfg, supplier, repeat=20):
 
 
 def p90(values):
+    if len(values) < 2:
+        return max(values)
     return statistics.quantiles(values, n=10)[-1]
+
+
+def parse_args(parser, cache="where the activated database is kept as a "
+        "dump"):
+    """Add the options every benchmark has, parse them and require the
+    PostgreSQL cluster of scripts/bench"""
+    parser.add_argument('--cache', type=Path, default=ROOT / 'var' / 'cache',
+        help=cache)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    if not os.environ.get('TRYTOND_DATABASE_URI', '').startswith(
+            'postgresql'):
+        sys.exit("TRYTOND_DATABASE_URI must name a PostgreSQL cluster "
+            "(scripts/bench starts one)")
+    import warnings
+    warnings.filterwarnings('ignore', "The path specified in the URI")
+    return args
+
+
+def drop(names):
+    "Close trytond's connections to the databases, then drop them"
+    if 'proteus.config' in sys.modules:
+        from trytond import backend
+        for name in names:
+            backend.Database(name).close()
+    for name in names:
+        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def interleaved(variants, rounds, warmup, seed, timed):
+    """Call timed(variant, round) for every variant each round, in a new
+    random order each round; return the times after the warm-up rounds,
+    by variant"""
+    times = {v: [] for v in variants}
+    order = list(variants)
+    rng = random.Random(seed)
+    for round_ in range(rounds):
+        rng.shuffle(order)
+        for variant in order:
+            ms = timed(variant, round_)
+            if round_ >= warmup:
+                times[variant].append(ms)
+    return times
 
 
 def main():
@@ -338,32 +383,18 @@ def main():
     parser.add_argument('--lines-per-purchase', type=int, default=1,
         help="lines per earlier purchase: 1 (default) gives the most "
         "purchases for the cap query to add up")
-    parser.add_argument('--cache', type=Path, default=ROOT / 'var' / 'cache',
-        help="where the activated database is kept as a dump")
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    if not os.environ.get('TRYTOND_DATABASE_URI', '').startswith(
-            'postgresql'):
-        sys.exit("TRYTOND_DATABASE_URI must name a PostgreSQL cluster "
-            "(scripts/bench starts one)")
-
+    args = parse_args(parser)
     name = f'relief_bench_{os.getpid()}'
     started = time.monotonic()
     create_database(name, args.cache)
     try:
         run(name, args, started)
     finally:
-        if 'proteus.config' in sys.modules:
-            from trytond import backend
-            backend.Database(name).close()
-        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop([name])
 
 
 def run(name, args, started):
-    import warnings
-
     from proteus import config as pconfig
-    warnings.filterwarnings('ignore', "The path specified in the URI")
     cfg = pconfig.set_trytond(database=name)
     products, suppliers = set_up(cfg)
     models = {code: model_purchase(s, products)
@@ -387,16 +418,9 @@ def run(name, args, started):
         for v, (s, _) in variants.items()}
     log(f"confirming {per_variant} purchases per variant, interleaved "
         f"({args.warmup} untimed first)")
-    times = {v: [] for v in variants}
-    order = list(variants)
-    rng = random.Random(args.seed)
-    for round_ in range(per_variant):
-        rng.shuffle(order)
-        for variant in order:
-            _, checks = variants[variant]
-            ms = timed_confirm(cfg, fresh[variant][round_], checks)
-            if round_ >= args.warmup:
-                times[variant].append(ms)
+    times = interleaved(variants, per_variant, args.warmup, args.seed,
+        lambda variant, round_: timed_confirm(
+            cfg, fresh[variant][round_], variants[variant][1]))
     query = {code: consumed_ms(cfg, s) for code, s in suppliers.items()}
 
     median = {v: statistics.median(t) for v, t in times.items()}

@@ -24,7 +24,6 @@ import datetime as dt
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -36,30 +35,13 @@ from unittest import mock
 os.environ['TRYTOND_QUEUE__WORKER'] = 'True'
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_certification  # noqa: E402
 from bench_certification import (  # noqa: E402
-    ROOT, execute, log, p90, set_up_company, signature, uri)
+    create_database, drop, execute, interleaved, log, p90, parse_args,
+    set_up_company, uri)
 
 MODULE = 'relief_subsidy'
 LINES = 10
 TARGETS = {'order': Decimal('1.2'), 'claim': Decimal('2')}
-
-
-def create_database(name, cache):
-    "Create name with the module activated, from the cached dump if any"
-    dump = cache / f'{MODULE}-{signature()}.dump'
-    execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
-    if dump.exists():
-        log(f"restoring the activated database from {dump.relative_to(ROOT)}")
-        subprocess.run(['pg_restore', '--no-owner', '-d', uri(name),
-                str(dump)], check=True)
-        return
-    bench_certification.activate(name, MODULE)
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = dump.with_suffix('.part')
-    subprocess.run(['pg_dump', '-Fc', '-f', str(partial), uri(name)],
-        check=True)
-    partial.rename(dump)
 
 
 def set_up(cfg):
@@ -230,31 +212,18 @@ def main():
         help="subsidy lines of the claim (default: %(default)s)")
     parser.add_argument('--claim-repeat', type=int, default=5,
         help="timed claim generations per variant")
-    parser.add_argument('--cache', type=Path, default=ROOT / 'var' / 'cache',
-        help="where the activated database is kept as a dump")
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    if not os.environ.get('TRYTOND_DATABASE_URI', '').startswith(
-            'postgresql'):
-        sys.exit("TRYTOND_DATABASE_URI must name a PostgreSQL cluster "
-            "(scripts/bench starts one)")
+    args = parse_args(parser)
     name = f'relief_bench_subsidy_{os.getpid()}'
     started = time.monotonic()
-    create_database(name, args.cache)
+    create_database(name, args.cache, MODULE)
     try:
         run(name, args, started)
     finally:
-        if 'proteus.config' in sys.modules:
-            from trytond import backend
-            backend.Database(name).close()
-        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop([name])
 
 
 def run(name, args, started):
-    import warnings
-
     from proteus import config as pconfig
-    warnings.filterwarnings('ignore', "The path specified in the URI")
     cfg = pconfig.set_trytond(database=name)
     model, programs = set_up(cfg)
 
@@ -265,15 +234,9 @@ def run(name, args, started):
     fresh = {v: drafts(cfg, model, per_variant) for v in variants}
     log(f"quoting and confirming {per_variant} orders per variant, "
         f"interleaved ({args.warmup} untimed first)")
-    times = {v: [] for v in variants}
-    order = list(variants)
-    rng = random.Random(args.seed)
-    for round_ in range(per_variant):
-        rng.shuffle(order)
-        for variant in order:
-            ms = timed_order(cfg, fresh[variant][round_], variants[variant])
-            if round_ >= args.warmup:
-                times[variant].append(ms)
+    times = interleaved(variants, per_variant, args.warmup, args.seed,
+        lambda variant, round_: timed_order(
+            cfg, fresh[variant][round_], variants[variant]))
     median = {v: statistics.median(t) for v, t in times.items()}
     print()
     print(f"Quoting and confirming a member order of {LINES} lines, "

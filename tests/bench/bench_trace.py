@@ -49,7 +49,8 @@ from pathlib import Path
 
 import bench_certification
 from bench_certification import (
-    ROOT, execute, log, set_up_company, signature, uri)
+    ROOT, drop, execute, log, p90, parse_args, set_up_company, signature,
+    uri)
 from bench_union import restore, save
 
 MODULE = 'relief_trace'
@@ -88,12 +89,6 @@ ORDER BY move.effective_date, move.id""",
     }
 DIRECT_SALES = 3  # customers of each kiwi lot
 PACK_SALES = 8  # customers of each pack lot
-
-
-def p90(values):
-    if len(values) < 2:
-        return max(values)
-    return statistics.quantiles(values, n=10)[-1]
 
 
 def queued(cfg, record):
@@ -452,16 +447,7 @@ def main():
         help="seconds of load per URL (default: %(default)s)")
     parser.add_argument('--connections', type=int, default=8,
         help="concurrent connections of the load (default: %(default)s)")
-    parser.add_argument('--cache', type=Path, default=ROOT / 'var' / 'cache',
-        help="where the databases are kept as dumps")
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    if not os.environ.get('TRYTOND_DATABASE_URI', '').startswith(
-            'postgresql'):
-        sys.exit("TRYTOND_DATABASE_URI must name a PostgreSQL cluster "
-            "(scripts/bench starts one)")
-    import warnings
-    warnings.filterwarnings('ignore', "The path specified in the URI")
+    args = parse_args(parser, "where the databases are kept as dumps")
     started = time.monotonic()
     name = prepare(args)
     try:
@@ -474,12 +460,7 @@ def main():
         time_page(name, args)
         print(f"\n({time.monotonic() - started:.0f} s in all)")
     finally:
-        try:
-            from trytond import backend
-            backend.Database(name).close()
-        except Exception:
-            pass
-        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop([name])
 
 
 if __name__ == '__main__':

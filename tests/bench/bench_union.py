@@ -46,16 +46,15 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 # Shared with the certification benchmark (which also sets, before trytond
 # reads its configuration, TRYTOND_QUEUE__WORKER: processing is queued).
 import bench_certification
 from bench_certification import (
-    ROOT, execute, log, set_up_company, signature, uri)
+    ROOT, drop, execute, log, p90, parse_args, set_up_company, signature,
+    uri)
 
 MODULE = 'relief_union'
 ROLLUP_TARGET = Decimal('1.5')
@@ -76,12 +75,6 @@ LIST_FIELDS = ['union', 'union.rec_name', 'level', 'level:string', 'city',
     'gift_cap', 'plan_attainment', 'quota_attainment', 'status',
     'status:string', '_timestamp', '_write', '_delete']
 LIST_LIMIT = 80
-
-
-def p90(values):
-    if len(values) < 2:
-        return max(values)
-    return statistics.quantiles(values, n=10)[-1]
 
 
 def restore(name, dump, jobs=1):
@@ -478,15 +471,6 @@ def prepare(args):
     return empty_db, loaded_db
 
 
-def drop(names):
-    if 'proteus.config' in sys.modules:
-        from trytond import backend
-        for name in names:
-            backend.Database(name).close()
-    for name in names:
-        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 # Roll-up
 
 
@@ -727,17 +711,7 @@ def main():
         "(default: %(default)s)")
     parser.add_argument('--explain', action='store_true',
         help="print EXPLAIN ANALYZE of the baseline and the table_query")
-    parser.add_argument('--cache', type=Path, default=ROOT / 'var' / 'cache',
-        help="where the databases are kept as dumps")
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    if not os.environ.get('TRYTOND_DATABASE_URI', '').startswith(
-            'postgresql'):
-        sys.exit("TRYTOND_DATABASE_URI must name a PostgreSQL cluster "
-            "(scripts/bench starts one)")
-
-    import warnings
-    warnings.filterwarnings('ignore', "The path specified in the URI")
+    args = parse_args(parser, "where the databases are kept as dumps")
     started = time.monotonic()
     names = prepare(args)
     try:

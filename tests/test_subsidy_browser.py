@@ -49,6 +49,8 @@ CLAIM_MENU = ("补贴申领", "Subsidy Claims")
 # claim covers today's orders) and the payment method of the finance staff
 PROGRAM = "消费帮扶专项经费会员补贴"
 PAYMENT_METHOD = "银行转账"
+DRAFT = ("草稿", "Draft")
+POSTED = ("已入账", "Posted")
 SENT = ("已发出", "Sent")
 PAID = ("已回款", "Paid")
 OK = ("确定", "OK")
@@ -267,6 +269,10 @@ def test_finance_takes_claim_from_draft_to_paid(server, browser):  # noqa: F811
     cell = next(c for c in row.find_elements(By.CSS_SELECTOR, "td .cell")
         if c.text.strip() and not c.find_elements(By.TAG_NAME, "a"))
     ActionChains(browser).double_click(cell).perform()
+    # sao shows a form's buttons before it displays the record (and its
+    # buttons' states): wait for the record first
+    check(lambda d: _value(_tab(d), "state") in DRAFT,
+        "the claim's form does not show the draft claim")
     check(lambda d: _button(_tab(d), "send") or _button(_tab(d), "generate"),
         "the claim's form shows neither Send nor Generate Lines")
     if not _button(_tab(browser), "send"):
@@ -287,6 +293,11 @@ def test_finance_takes_claim_from_draft_to_paid(server, browser):  # noqa: F811
         '.form-many2one input[name="invoice"]')
     invoice.find_element(By.XPATH, "..").find_element(By.CSS_SELECTOR,
         ".icon-primary button").click()
+    # Clicking Pay before the dialog displays the invoice would make sao
+    # save it first, which a posted invoice refuses
+    check(lambda d: (dialog := _dialog(d))
+        and _value(dialog, "state") in POSTED and _value(dialog, "number"),
+        "the claim's invoice does not show as posted")
     pay = check(lambda d: (dialog := _dialog(d)) and _button(dialog, "pay"),
         "the claim's invoice shows no Pay button")
     invoice_dialog = _dialog(browser)
