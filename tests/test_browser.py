@@ -105,25 +105,31 @@ def server():
             pytrace=False)
     env = dict(os.environ)
     env.setdefault("TRYTOND_DATABASE__PATH", str(VAR / "db"))
-    VAR.mkdir(exist_ok=True)
-    demo = [sys.executable, "scripts/demo"]
-    with LOG.open("w") as log:
-        if subprocess.run(demo + ["exists", DATABASE], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT).returncode:
-            # Start over like scripts/run: a half-built database is useless.
-            subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT)
-            log.flush()
-            if subprocess.run(demo + ["create", DATABASE], cwd=ROOT, env=env,
-                    stdout=log, stderr=subprocess.STDOUT,
-                    timeout=900).returncode:
-                subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env)
-                pytest.fail(f"creating {DATABASE} failed\n{_log_tail()}")
+    build_demo(env, LOG)
     credentials = dict(line.split() for line in
         (VAR / f"{DATABASE}-credentials.txt").read_text().splitlines())
 
     with serve_demo(DATABASE, env, LOG) as url:
         yield url, credentials
+
+
+def build_demo(env, log):
+    "Build the demo database DATABASE unless it is built and current"
+    VAR.mkdir(exist_ok=True)
+    demo = [sys.executable, "scripts/demo"]
+    with log.open("w") as output:
+        if subprocess.run(demo + ["exists", DATABASE], cwd=ROOT, env=env,
+                stdout=output, stderr=subprocess.STDOUT).returncode:
+            # Start over like scripts/run: a half-built database is useless.
+            subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env,
+                stdout=output, stderr=subprocess.STDOUT)
+            output.flush()
+            if subprocess.run(demo + ["create", DATABASE], cwd=ROOT, env=env,
+                    stdout=output, stderr=subprocess.STDOUT,
+                    timeout=900).returncode:
+                subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env)
+                pytest.fail(f"creating {DATABASE} failed\n"
+                    + _log_tail(log=log))
 
 
 @contextlib.contextmanager
@@ -277,12 +283,13 @@ def _cells(browser):
             "#tabcontent > .tab-pane.active table.tree td")]
 
 
-def _screenshot(browser, path):
+def save_screenshot(browser, path, min_size=20_000):
+    "Save a screenshot to path; check it is a PNG that is not blank"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     assert browser.save_screenshot(str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_size > 20_000, "the screenshot looks blank"
+    assert path.stat().st_size > min_size, "the screenshot looks blank"
 
 
 def test_back_office_opens_the_catalogue(server, browser):
@@ -295,7 +302,7 @@ def test_back_office_opens_the_catalogue(server, browser):
                 if LISTED_PRODUCT.search(text)]) >= 10,
         f"the {label} tab does not list the demo's products")
     assert browser.find_element(By.CSS_SELECTOR, "#menu").is_displayed()
-    _screenshot(browser, SCREENSHOT)
+    save_screenshot(browser, SCREENSHOT)
 
 
 def test_accountant_sees_own_unions(server, browser):
@@ -319,4 +326,5 @@ def test_accountant_sees_own_unions(server, browser):
     others = [text for text in unions
         if text.endswith("总工会") and text != OWN_UNION]
     assert not others, f"the accountant sees other federations: {others}"
-    _screenshot(browser, SCREENSHOT.with_name(f"{DATABASE}-accountant.png"))
+    save_screenshot(browser,
+        SCREENSHOT.with_name(f"{DATABASE}-accountant.png"))

@@ -25,7 +25,7 @@ import pytest
 
 from test_browser import (  # noqa: F401 (fixture)
     DATABASE, ROOT, ROOT_MENU, VAR, _checker, _menu_rows, _open, _reasons,
-    browser, serve_demo)
+    browser, build_demo, save_screenshot, serve_demo)
 
 try:
     from selenium.webdriver.common.action_chains import ActionChains
@@ -57,34 +57,11 @@ OK = ("确定", "OK")
 CLOSE = ("关闭", "Close")
 
 
-def _log_tail(lines=40):
-    if not LOG.exists():
-        return "(no log)"
-    text = LOG.read_text(errors="replace").splitlines()[-lines:]
-    return f"--- tail of {LOG} ---\n" + "\n".join(text)
-
-
 def _env():
     env = dict(os.environ)
     env.setdefault("TRYTOND_DATABASE__PATH", str(VAR / "db"))
     env["TRYTOND_CONFIG"] = str(ROOT / "config" / "trytond.conf")
     return env
-
-
-def _build_demo(env):
-    "Build the demo database like tests/test_browser.py, when needed"
-    demo = [sys.executable, "scripts/demo"]
-    with LOG.open("w") as log:
-        if subprocess.run(demo + ["exists", DATABASE], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT).returncode:
-            subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT)
-            log.flush()
-            if subprocess.run(demo + ["create", DATABASE], cwd=ROOT, env=env,
-                    stdout=log, stderr=subprocess.STDOUT,
-                    timeout=900).returncode:
-                subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env)
-                pytest.fail(f"creating {DATABASE} failed\n{_log_tail()}")
 
 
 def _pg_execute(sql):
@@ -160,7 +137,7 @@ def server():
             pytrace=False)
     env = _env()
     VAR.mkdir(exist_ok=True)
-    _build_demo(env)
+    build_demo(env, LOG)
     credentials = dict(line.split() for line in
         (VAR / f"{DATABASE}-credentials.txt").read_text().splitlines())
     _copy_demo(env)
@@ -240,12 +217,8 @@ def _amount(text):
 
 
 def _screenshot(driver, name):
-    path = SCREENSHOTS / f"subsidy-claim-{name}-{BACKEND}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    assert driver.save_screenshot(str(path))
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_size > 20_000, "the screenshot looks blank"
+    save_screenshot(driver,
+        SCREENSHOTS / f"subsidy-claim-{name}-{BACKEND}.png")
 
 
 def test_finance_takes_claim_from_draft_to_paid(server, browser):  # noqa: F811

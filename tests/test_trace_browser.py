@@ -13,7 +13,8 @@ unless CI is set)."""
 import os
 from urllib.parse import urlsplit
 
-from test_browser import VAR, browser  # noqa: F401 (fixture)
+from test_browser import (  # noqa: F401 (fixture)
+    VAR, browser, save_screenshot)
 from test_trace_http import database, server  # noqa: F401 (fixtures)
 
 try:
@@ -30,12 +31,8 @@ PHONE = (390, 844)
 
 
 def _screenshot(browser, name):
-    path = SCREENSHOTS / f"trace-{name}-{BACKEND}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    assert browser.save_screenshot(str(path))
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_size > 5_000, "the screenshot looks blank"
+    save_screenshot(browser, SCREENSHOTS / f"trace-{name}-{BACKEND}.png",
+        min_size=5_000)
 
 
 def _open(browser, server, database, uri):
