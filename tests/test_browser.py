@@ -97,24 +97,22 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def server():
-    "Serve the demo database with sao; yield (url, password)"
-    if _reasons:
-        # CI must exercise the browser: a skip would hide a broken image.
-        # (Failing here, not at import, lets the other tests run.)
-        pytest.fail(f"CI is set but the browser test cannot run: {_reasons}",
-            pytrace=False)
+    "Serve the demo database with sao; yield (url, credentials)"
     env = dict(os.environ)
     env.setdefault("TRYTOND_DATABASE__PATH", str(VAR / "db"))
-    build_demo(env, LOG)
-    credentials = dict(line.split() for line in
-        (VAR / f"{DATABASE}-credentials.txt").read_text().splitlines())
-
+    credentials = build_demo(env, LOG)
     with serve_demo(DATABASE, env, LOG) as url:
         yield url, credentials
 
 
 def build_demo(env, log):
-    "Build the demo database DATABASE unless it is built and current"
+    """Build the demo database DATABASE unless it is built and current;
+    return its credentials {login: password}"""
+    if _reasons:
+        # CI must exercise the browser: a skip would hide a broken image.
+        # (Failing here, not at import, lets the other tests run.)
+        pytest.fail(f"CI is set but the browser test cannot run: {_reasons}",
+            pytrace=False)
     VAR.mkdir(exist_ok=True)
     demo = [sys.executable, "scripts/demo"]
     with log.open("w") as output:
@@ -130,6 +128,8 @@ def build_demo(env, log):
                 subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env)
                 pytest.fail(f"creating {DATABASE} failed\n"
                     + _log_tail(log=log))
+    return dict(line.split() for line in
+        (VAR / f"{DATABASE}-credentials.txt").read_text().splitlines())
 
 
 @contextlib.contextmanager
