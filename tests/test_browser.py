@@ -239,11 +239,11 @@ def _checker(browser):
     return check
 
 
-def _log_in(browser, url, login, password):
+def _log_in(browser, url, login, password, database=DATABASE):
     "Log in and return the label of the top menu entry of the programme"
     check = _checker(browser)
     # The hash names the database, so the dialog needs no choice of one.
-    browser.get(url + "#" + DATABASE)
+    browser.get(url + "#" + database)
     entry = check(EC.visibility_of_element_located((By.ID, "login")),
         "the login dialog did not show")
     entry.send_keys(login, Keys.ENTER)

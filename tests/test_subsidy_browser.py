@@ -24,13 +24,12 @@ from pathlib import Path
 import pytest
 
 from test_browser import (  # noqa: F401 (fixture)
-    DATABASE, ROOT, ROOT_MENU, VAR, _checker, _menu_rows, _open, browser,
+    DATABASE, ROOT, VAR, _checker, _log_in, _open, browser,
     build_demo, save_screenshot, serve_demo)
 
 try:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select
 except ImportError:
     By = None
@@ -143,21 +142,6 @@ def server():
         _drop_copy(env)
 
 
-def _log_in(driver, url, login, password):
-    "Log in to the copy and return the label of the programme's menu entry"
-    check = _checker(driver)
-    driver.get(url + "#" + COPY)
-    entry = check(EC.visibility_of_element_located((By.ID, "login")),
-        "the login dialog did not show")
-    entry.send_keys(login, "\n")
-    entry = check(EC.visibility_of_element_located(
-            (By.ID, "ask-dialog-entry")), "the password dialog did not show")
-    entry.send_keys(password, "\n")
-    return check(lambda d: next((text for _, text, depth in _menu_rows(d)
-                if depth == 0 and text in ROOT_MENU), None),
-        f"the menu has no entry {' or '.join(ROOT_MENU)}")
-
-
 # The active tab, and the dialog on top (sao stacks them in the body)
 TAB = "#tabcontent > .tab-pane.active"
 TOP_DIALOG = """
@@ -225,7 +209,7 @@ def test_finance_takes_claim_from_draft_to_paid(server, browser):  # noqa: F811
         print(json.dumps([claim.id, str(claim.amount)]))
         """, PROGRAM)
 
-    root = _log_in(browser, url, LOGIN, credentials[LOGIN])
+    root = _log_in(browser, url, LOGIN, credentials[LOGIN], COPY)
     label = _open(browser, [root, SUBSIDY_MENU, CLAIM_MENU])
     # The first tab lists the draft claims: the special fund's
     row = check(lambda d: next((tr for tr in d.find_elements(By.CSS_SELECTOR,
