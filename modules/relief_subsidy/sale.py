@@ -110,11 +110,9 @@ class Sale(metaclass=PoolMeta):
         # Goods cancelled, or invoices, change the actual quantities; the
         # subsidies follow once the exception is handled: a cancelled
         # shipment may still be recreated.
-        sales = cls.browse(sales)
-        SubsidyLine.follow_actual_quantities([l for s in sales
+        SubsidyLine.follow_actual_quantities([s for s in cls.browse(sales)
                 if s.state in {'processing', 'done'}
-                and 'exception' not in {s.shipment_state, s.invoice_state}
-                for l in s.lines])
+                and 'exception' not in {s.shipment_state, s.invoice_state}])
 
     @classmethod
     def apply_subsidies(cls, sales):
@@ -487,17 +485,18 @@ class SubsidyLine(ModelSQL, ModelView):
                         ])}
 
     @classmethod
-    def follow_actual_quantities(cls, sale_lines):
-        """Bring the confirmed subsidies of each sale line to its subsidized
-        quantity with a correcting line per programme, and give back (or
-        consume) the difference.  The correction is claimed like any line:
-        goods cancelled after their subsidies were claimed are credited to
-        the payer in the next claim."""
+    def follow_actual_quantities(cls, sales):
+        """Bring the confirmed subsidies of each line of the sales to its
+        subsidized quantity with a correcting line per programme, and give
+        back (or consume) the difference.  The correction is claimed like
+        any line: goods cancelled after their subsidies were claimed are
+        credited to the payer in the next claim."""
         Program = Pool().get('relief.subsidy.program')
-        if not sale_lines:
+        if not sales:
             return
+        # By sale: its index serves each processing of a sale
         lines = cls.search([
-                ('sale_line', 'in', [l.id for l in sale_lines]),
+                ('sale', 'in', [s.id for s in sales]),
                 ('state', '=', 'confirmed'),
                 ], order=[('id', 'ASC')])
         groups = defaultdict(list)
