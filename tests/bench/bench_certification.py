@@ -262,21 +262,42 @@ def rebuild_consumption(cfg):
         transaction.commit()
 
 
-def quoted_copies(cfg, model, count):
-    "count fresh quoted copies of model (ids)"
-    proxy = cfg.get_proxy('purchase.purchase')
+def copies(cfg, model, record_id, count):
+    "count fresh copies of the record of model (ids), 20 a call"
+    proxy = cfg.get_proxy(model)
     ids = []
     while len(ids) < count:
-        ids.extend(proxy.copy([model.id] * min(20, count - len(ids)), {},
+        ids.extend(proxy.copy([record_id] * min(20, count - len(ids)), {},
                 cfg.context))
-    proxy.quote(ids, cfg.context)
+    return ids
+
+
+def timed_clicks(cfg, model, record_id, buttons, patches=()):
+    """Click buttons on one record as a client does, with patches started
+    (what a baseline leaves out); return the milliseconds"""
+    proxy = cfg.get_proxy(model)
+    for patch in patches:
+        patch.start()
+    try:
+        start = time.perf_counter()
+        for button in buttons:
+            getattr(proxy, button)([record_id], cfg.context)
+        return (time.perf_counter() - start) * 1000
+    finally:
+        for patch in patches:
+            patch.stop()
+
+
+def quoted_copies(cfg, model, count):
+    "count fresh quoted copies of model (ids)"
+    ids = copies(cfg, 'purchase.purchase', model.id, count)
+    cfg.get_proxy('purchase.purchase').quote(ids, cfg.context)
     return ids
 
 
 def timed_confirm(cfg, purchase_id, checks):
     "Confirm one purchase as a click does; return the milliseconds"
     from trytond.pool import Pool
-    proxy = cfg.get_proxy('purchase.purchase')
     patches = []
     if not checks:
         Purchase = Pool(cfg.database_name).get('purchase.purchase')
@@ -292,15 +313,8 @@ def timed_confirm(cfg, purchase_id, checks):
             mock.patch.object(Purchase, 'check_relief_cap', noop),
             mock.patch.object(Consumption, 'add', noop),
             ]
-    for patch in patches:
-        patch.start()
-    try:
-        start = time.perf_counter()
-        proxy.confirm([purchase_id], cfg.context)
-        return (time.perf_counter() - start) * 1000
-    finally:
-        for patch in patches:
-            patch.stop()
+    return timed_clicks(cfg, 'purchase.purchase', purchase_id, ['confirm'],
+        patches)
 
 
 def consumed_ms(cfg, supplier, repeat=20):

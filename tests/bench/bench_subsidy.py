@@ -36,8 +36,8 @@ os.environ['TRYTOND_QUEUE__WORKER'] = 'True'
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_certification import (  # noqa: E402
-    create_database, drop, execute, interleaved, log, p90, parse_args,
-    set_up_company, uri)
+    copies, create_database, drop, execute, interleaved, log, p90,
+    parse_args, set_up_company, timed_clicks, uri)
 
 MODULE = 'relief_subsidy'
 LINES = 10
@@ -105,35 +105,16 @@ def set_up(cfg):
     return sale, programs
 
 
-def drafts(cfg, model, count):
-    "count fresh draft copies of the model order (ids)"
-    proxy = cfg.get_proxy('sale.sale')
-    ids = []
-    while len(ids) < count:
-        ids.extend(proxy.copy([model.id] * min(20, count - len(ids)), {},
-                cfg.context))
-    return ids
-
-
 def timed_order(cfg, sale_id, subsidies):
     "Quote and confirm one order as clicks do; return the milliseconds"
     from trytond.pool import Pool
-    proxy = cfg.get_proxy('sale.sale')
     patches = []
     if not subsidies:
         Sale = Pool(cfg.database_name).get('sale.sale')
         patches = [mock.patch.object(Sale, 'apply_subsidies',
                 classmethod(lambda cls, sales: None))]
-    for patch in patches:
-        patch.start()
-    try:
-        start = time.perf_counter()
-        proxy.quote([sale_id], cfg.context)
-        proxy.confirm([sale_id], cfg.context)
-        return (time.perf_counter() - start) * 1000
-    finally:
-        for patch in patches:
-            patch.stop()
+    return timed_clicks(cfg, 'sale.sale', sale_id, ['quote', 'confirm'],
+        patches)
 
 
 def insert_lines(name, sale_id, program_id, count):
@@ -231,7 +212,8 @@ def run(name, args, started):
     per_variant = args.warmup + args.repeat
     log(f"creating {per_variant * len(variants)} draft orders of "
         f"{LINES} lines")
-    fresh = {v: drafts(cfg, model, per_variant) for v in variants}
+    fresh = {v: copies(cfg, 'sale.sale', model.id, per_variant)
+        for v in variants}
     log(f"quoting and confirming {per_variant} orders per variant, "
         f"interleaved ({args.warmup} untimed first)")
     times = interleaved(variants, per_variant, args.warmup, args.seed,

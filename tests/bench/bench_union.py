@@ -53,8 +53,8 @@ from decimal import Decimal
 # reads its configuration, TRYTOND_QUEUE__WORKER: processing is queued).
 import bench_certification
 from bench_certification import (
-    ROOT, drop, execute, log, p90, parse_args, set_up_company, signature,
-    uri)
+    ROOT, copies, drop, execute, log, p90, parse_args, set_up_company,
+    signature, timed_clicks, uri)
 
 MODULE = 'relief_union'
 ROLLUP_TARGET = Decimal('1.5')
@@ -643,22 +643,10 @@ def time_rollup(rollup, args, rng):
 
 def quoted_drafts(cfg, count):
     "count fresh draft copies of the model sale (ids)"
-    proxy = cfg.get_proxy('sale.sale')
-    model, = proxy.search([('reference', '=', REFERENCE + '-model')],
-        0, None, None, cfg.context)
-    ids = []
-    while len(ids) < count:
-        ids.extend(proxy.copy([model] * min(20, count - len(ids)), {},
-                cfg.context))
-    return ids
-
-
-def timed(cfg, method, sale_id):
-    "Call the button on one sale as a click does; return the milliseconds"
-    proxy = cfg.get_proxy('sale.sale')
-    start = time.perf_counter()
-    getattr(proxy, method)([sale_id], cfg.context)
-    return (time.perf_counter() - start) * 1000
+    model, = cfg.get_proxy('sale.sale').search(
+        [('reference', '=', REFERENCE + '-model')], 0, None, None,
+        cfg.context)
+    return copies(cfg, 'sale.sale', model, count)
 
 
 def time_sales(cfgs, args, rng):
@@ -670,7 +658,8 @@ def time_sales(cfgs, args, rng):
         for method in ['quote', 'confirm']:
             rng.shuffle(order)
             for variant in order:
-                ms = timed(cfgs[variant], method, fresh[variant][round_])
+                ms = timed_clicks(cfgs[variant], 'sale.sale',
+                    fresh[variant][round_], [method])
                 if round_ >= args.warmup:
                     times[(method, variant)].append(ms)
     # The sales did go through, with their union and relief amounts
