@@ -161,3 +161,33 @@ def serve(name, path, log):
             process.kill()
             process.wait()
         conf.unlink(missing_ok=True)
+
+
+def demo(*args, env=None, log=None, timeout=900):
+    "Run scripts/demo with args, its output appended to log; its exit code"
+    with open(log, 'a') if log else contextlib.nullcontext() as output:
+        return subprocess.run([sys.executable, 'scripts/demo', *args],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            timeout=timeout).returncode
+
+
+def build_demo(name, env, log):
+    """Build the demo database name unless it is built and current; return
+    its credentials {login: password}"""
+    import pytest
+
+    VAR.mkdir(exist_ok=True)
+    log.write_text('')
+    if demo('exists', name, env=env, log=log):
+        # Start over like scripts/run: a half-built database is useless.
+        demo('drop', name, env=env, log=log)
+        if demo('create', name, env=env, log=log):
+            demo('drop', name, env=env)
+            pytest.fail(f"creating {name} failed\n" + log_tail(log))
+    return credentials(name)
+
+
+def credentials(name):
+    "The demo logins and passwords of database name"
+    return dict(line.split() for line in
+        (VAR / f'{name}-credentials.txt').read_text().splitlines())

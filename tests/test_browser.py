@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+import dbtools
+
 try:
     from selenium import webdriver
     from selenium.common.exceptions import StaleElementReferenceException
@@ -113,23 +115,7 @@ def build_demo(env, log):
         # (Failing here, not at import, lets the other tests run.)
         pytest.fail(f"CI is set but the browser test cannot run: {_reasons}",
             pytrace=False)
-    VAR.mkdir(exist_ok=True)
-    demo = [sys.executable, "scripts/demo"]
-    with log.open("w") as output:
-        if subprocess.run(demo + ["exists", DATABASE], cwd=ROOT, env=env,
-                stdout=output, stderr=subprocess.STDOUT).returncode:
-            # Start over like scripts/run: a half-built database is useless.
-            subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env,
-                stdout=output, stderr=subprocess.STDOUT)
-            output.flush()
-            if subprocess.run(demo + ["create", DATABASE], cwd=ROOT, env=env,
-                    stdout=output, stderr=subprocess.STDOUT,
-                    timeout=900).returncode:
-                subprocess.run(demo + ["drop", DATABASE], cwd=ROOT, env=env)
-                pytest.fail(f"creating {DATABASE} failed\n"
-                    + _log_tail(log=log))
-    return dict(line.split() for line in
-        (VAR / f"{DATABASE}-credentials.txt").read_text().splitlines())
+    return dbtools.build_demo(DATABASE, env, log)
 
 
 @contextlib.contextmanager

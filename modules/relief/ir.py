@@ -48,3 +48,113 @@ class Translation(metaclass=PoolMeta):
                 to_confirm.extend(cls.search(domain))
         if to_confirm:
             cls.write(to_confirm, {'fuzzy': False})
+
+
+# Tables that belong to another model without saying so to Tryton (no
+# __access__): the values of multi-value fields and the relations of
+# Many2Many fields.  Without an access row of their own Tryton opens them to
+# every user; here they follow the model they belong to, so that only who
+# may write a sale may link taxes to its lines, and so on.  Missing models
+# (modules not activated) are ignored.
+ACCESS_FOLLOWS = {
+    'account.account-account.tax': 'account.account',
+    'account.account.deferral': 'account.account',
+    'account.account.template-account.tax.template':
+        'account.account.template',
+    'account.account.type.template': 'account.account.template',
+    'account.configuration.default_account': 'account.configuration',
+    'account.configuration.default_payment_term': 'account.configuration',
+    'account.configuration.default_tax_rule': 'account.configuration',
+    'account.configuration.journal': 'account.configuration',
+    'account.configuration.payment_reference': 'account.configuration',
+    'account.configuration.sequence': 'account.configuration',
+    'account.configuration.tax_rounding': 'account.configuration',
+    'account.invoice-account.move.line': 'account.invoice',
+    'account.invoice-additional-account.move': 'account.invoice',
+    'account.invoice.alternative_payee': 'account.invoice',
+    'account.invoice.line-account.tax': 'account.invoice.line',
+    'account.invoice.line-stock.move': 'account.invoice.line',
+    'bank.account-party.party': 'bank.account',
+    'party.configuration.party_lang': 'party.configuration',
+    'party.configuration.party_sequence': 'party.configuration',
+    'party.contact_mechanism.language': 'party.contact_mechanism',
+    'party.party-delivered_to-stock.location': 'party.party',
+    'party.party-party.category': 'party.party',
+    'party.party.account': 'party.party',
+    'party.party.customer_code': 'party.party',
+    'party.party.customer_currency': 'party.party',
+    'party.party.lang': 'party.party',
+    'party.party.location': 'party.party',
+    'party.party.payment_term': 'party.party',
+    'party.party.sale_method': 'party.party',
+    'party.party.sale_price_list': 'party.party',
+    'party.party.supplier_currency': 'party.party',
+    'party.party.supplier_lead_time': 'party.party',
+    'product.category.account': 'product.category',
+    'product.configuration.default_cost_price_method':
+        'product.configuration',
+    'product.configuration.default_lead_time': 'product.configuration',
+    'product.configuration.default_lot_sequence': 'product.configuration',
+    'product.cost_price': 'product.template',
+    'product.cost_price_method': 'product.template',
+    'product.lead_time': 'product.template',
+    'product.list_price': 'product.template',
+    'product.template-product.category': 'product.template',
+    'production.configuration.production_sequence':
+        'production.configuration',
+    'purchase.configuration.purchase_method': 'purchase.configuration',
+    'purchase.configuration.sequence': 'purchase.configuration',
+    'purchase.line-account.tax': 'purchase.line',
+    'purchase.line-ignored-stock.move': 'purchase.line',
+    'purchase.line-recreated-stock.move': 'purchase.line',
+    'purchase.line.component-ignored-stock.move': 'purchase.line',
+    'purchase.line.component-recreated-stock.move': 'purchase.line',
+    'purchase.purchase-ignored-account.invoice': 'purchase.purchase',
+    'purchase.purchase-recreated-account.invoice': 'purchase.purchase',
+    'quality.configuration.sequence': 'quality.configuration',
+    'sale.configuration.quotation': 'sale.configuration',
+    'sale.configuration.sale_method': 'sale.configuration',
+    'sale.configuration.sale_price_list': 'sale.configuration',
+    'sale.configuration.sequence': 'sale.configuration',
+    'sale.line-account.tax': 'sale.line',
+    'sale.line-ignored-stock.move': 'sale.line',
+    'sale.line-recreated-stock.move': 'sale.line',
+    'sale.line.component-ignored-stock.move': 'sale.line',
+    'sale.line.component-recreated-stock.move': 'sale.line',
+    'sale.promotion-product.category': 'sale.promotion',
+    'sale.promotion-product.product': 'sale.promotion',
+    'sale.sale-ignored-account.invoice': 'sale.sale',
+    'sale.sale-recreated-account.invoice': 'sale.sale',
+    'sale.sale-sale.promotion.coupon.number': 'sale.sale',
+    'stock.configuration.location': 'stock.configuration',
+    'stock.configuration.sequence': 'stock.configuration',
+    'stock.location.waste': 'stock.location',
+    }
+
+
+class ModelAccess(metaclass=PoolMeta):
+    __name__ = 'ir.model.access'
+
+    @classmethod
+    def get_access(cls, models):
+        pool = Pool()
+        follows = {}
+        for model in models:
+            parent = ACCESS_FOLLOWS.get(model)
+            if parent and _in_pool(pool, parent):
+                follows[model] = parent
+        access = super().get_access(
+            list(models) + [p for p in follows.values() if p not in models])
+        for model, parent in follows.items():
+            access[model] = {
+                perm: bool(allowed and access[parent][perm])
+                for perm, allowed in access[model].items()}
+        return access
+
+
+def _in_pool(pool, name):
+    try:
+        pool.get(name)
+    except KeyError:
+        return False
+    return True

@@ -6,6 +6,7 @@
     python scripts/demo create DB   create, activate every relief module, load
     python scripts/demo drop DB
     python scripts/demo credentials DB
+    python scripts/demo copy DB NEW  a copy of DB (its passwords too)
 
 Each relief module that has demo data has a loader here named after it
 (relief.py, relief_certification.py, ...), run in dependency order."""
@@ -157,12 +158,25 @@ def credentials(name):
     print(credentials_file(name).read_text(), end='')
 
 
-def main(command, name):
+def copy(name, new):
+    "Copy database name to new, for a test that changes what it finds"
+    import shutil
+    drop(new)
+    if is_sqlite():
+        shutil.copyfile(sqlite_path(name), sqlite_path(new))
+    else:
+        pg_execute(f'CREATE DATABASE "{new}" TEMPLATE "{name}"')
+    shutil.copyfile(credentials_file(name), credentials_file(new))
+
+
+def main(command, name, *args):
     if command == 'exists':
         sys.exit(0 if exists(name) else 1)
+    if command == 'copy':
+        return copy(name, *args)
     {'create': create, 'drop': drop, 'credentials': credentials}[command](
         name)
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

@@ -1,0 +1,140 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Default deny, model by model, in the fully activated suite.
+
+Tryton opens a model without ir.model.access rows to every user, on every
+interface (JSON-RPC, the REST API, exports).  This walks every model of the
+pool with all relief modules activated and fails on any model that a user
+in no group at all may create, write or delete, unless OPEN below says why;
+then, for each role of the demo (its groups by XML id), on any relief model
+the role may change that ROLES does not list.  test_walk_fails_without_a_row
+shows that the walk fails when one access row is removed.
+
+Access is computed by ir.model.access.get_access, what every interface
+checks, for a user of exactly those groups."""
+from unittest import mock
+
+import pytest
+
+from dbtools import activate
+
+MODULES = ['relief_subsidy', 'relief_trace']
+DATABASE = 'relief_access_models'
+
+# Models every user may change, and why that is safe.
+_RESOURCE = ("checked against the record it is attached to "
+    "(ResourceAccessMixin): who may read or write that record")
+_OWN = "each user's own records (a record rule limits them to their user)"
+OPEN = {
+    'ir.attachment': _RESOURCE,
+    'ir.note': _RESOURCE,
+    'ir.note.read': _RESOURCE,
+    'ir.avatar': _RESOURCE,
+    'ir.avatar.cache': "cache of the avatars above, same access",
+    'ir.email': "emails a user sends from the client (create only), "
+        "attached to a record they may read",
+    'ir.email.address': "the addresses of those emails",
+    'ir.session.wizard': "the session of a wizard a user runs (created by "
+        "every wizard); relief's rule: own sessions only",
+    'ir.ui.menu.favorite': _OWN,
+    'ir.ui.view_tree_optional': _OWN,
+    'ir.ui.view_tree_width': _OWN,
+    'ir.sequence': "record rules per sequence type: only the groups of "
+        "the type (ir.sequence.type-res.group, administrators only) change "
+        "a sequence; numbers are taken without access checks",
+    'ir.sequence.strict': "same as ir.sequence",
+    'company.company.logo.cache': "resized logos, written when any user "
+        "prints a document; holds no data of its own",
+    }
+
+# What each role may change among the relief models: {model: 'wcd'}.
+ROLES = {
+    'back office': (['relief.group_relief', 'relief.group_relief_back_office',
+            'purchase.group_purchase', 'stock.group_stock',
+            'product.group_product_admin', 'party.group_party_admin',
+            'sale.group_sale', 'production.group_production'], {}),
+    'finance': (['relief.group_relief', 'relief.group_relief_finance',
+            'account.group_account', 'sale.group_sale',
+            'purchase.group_purchase'], {}),
+    'accountant': (['relief.group_relief',
+            'relief.group_relief_union_accountant'], {}),
+    }
+
+
+def _storage_models(pool):
+    from trytond.model import ModelStorage
+    return sorted(name for name, Model in pool.iterobject()
+        if issubclass(Model, ModelStorage))
+
+
+def _access(pool, groups, models):
+    "What a user of exactly groups (ids) may do on models"
+    ModelAccess = pool.get('ir.model.access')
+    User = pool.get('res.user')
+    ModelAccess._get_access_cache.clear()
+    with mock.patch.object(User, 'get_groups',
+            classmethod(lambda cls: tuple(groups))):
+        return ModelAccess.get_access(models)
+
+
+def _changes(access):
+    return {model: ''.join(p[0] for p in ['write', 'create', 'delete']
+            if perms[p])
+        for model, perms in access.items()
+        if perms['write'] or perms['create'] or perms['delete']}
+
+
+def open_models(pool):
+    "Models a user without groups may change, not explained in OPEN"
+    changes = _changes(_access(pool, [], _storage_models(pool)))
+    return {m: c for m, c in changes.items() if m not in OPEN}
+
+
+@pytest.fixture(scope='module')
+def pool():
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    activate(MODULES, DATABASE)
+    with Transaction().start(DATABASE, 0, readonly=False) as transaction:
+        try:
+            yield Pool()
+        finally:
+            transaction.rollback()
+
+
+def test_default_deny(pool):
+    "No model is open to a user without groups unless OPEN says why"
+    gaps = open_models(pool)
+    assert gaps == {}, f"open to every user: {gaps}"
+
+
+def test_open_list_is_current(pool):
+    "Each model in OPEN exists and is still open (else remove it)"
+    changes = _changes(_access(pool, [], _storage_models(pool)))
+    stale = sorted(set(OPEN) - set(changes))
+    assert stale == [], f"closed or gone, remove from OPEN: {stale}"
+
+
+@pytest.mark.parametrize('role', sorted(ROLES))
+def test_role_changes(pool, role):
+    "A role changes the relief models ROLES lists, as it lists, no other"
+    ModelData = pool.get('ir.model.data')
+    xml_ids, expected = ROLES[role]
+    groups = [ModelData.get_id(*x.split('.')) for x in xml_ids]
+    models = [m for m in _storage_models(pool) if m.startswith('relief.')]
+    changes = _changes(_access(pool, groups, models))
+    assert changes == expected, f"{role} changes {changes}"
+
+
+def test_walk_fails_without_a_row(pool):
+    "Removing one access row opens its model and the walk says so"
+    Access = pool.get('ir.model.access')
+    ModelData = pool.get('ir.model.data')
+    row = Access(ModelData.get_id('relief', 'access_ir_session'))
+    Access.write([row], {'active': False})
+    try:
+        assert 'ir.session' in open_models(pool)
+    finally:
+        Access.write([row], {'active': True})
+    assert 'ir.session' not in open_models(pool)
