@@ -5,6 +5,7 @@ import os
 import polib
 
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
 
 class Translation(metaclass=PoolMeta):
@@ -158,3 +159,25 @@ def _in_pool(pool, name):
     except KeyError:
         return False
     return True
+
+
+class Rule(metaclass=PoolMeta):
+    __name__ = 'ir.rule'
+
+    # res gives the user's id to the rules of its per-user models only; the
+    # wizard sessions' rule (access.xml) needs it too.
+    _user_models = {'ir.session.wizard'}
+
+    @classmethod
+    def _get_context(cls, model_name):
+        context = super()._get_context(model_name)
+        if model_name in cls._user_models:
+            context['user_id'] = Transaction().user
+        return context
+
+    @classmethod
+    def _get_cache_key(cls, model_names):
+        key = super()._get_cache_key(model_names)
+        if cls._user_models & set(model_names):
+            key = (*key, Transaction().user)
+        return key

@@ -96,7 +96,10 @@ def drop(name):
     credentials_file(name).unlink(missing_ok=True)
     signature_file(name).unlink(missing_ok=True)
     if is_sqlite():
-        sqlite_path(name).unlink(missing_ok=True)
+        # with its write-ahead log: a stale one would be replayed into a
+        # new file of the same name
+        for suffix in ['', '-wal', '-shm']:
+            Path(f'{sqlite_path(name)}{suffix}').unlink(missing_ok=True)
     else:
         pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -161,9 +164,13 @@ def credentials(name):
 def copy(name, new):
     "Copy database name to new, for a test that changes what it finds"
     import shutil
+    import sqlite3
     drop(new)
     if is_sqlite():
-        shutil.copyfile(sqlite_path(name), sqlite_path(new))
+        # SQLite's backup: the file and what its log holds, consistently
+        with sqlite3.connect(sqlite_path(name)) as source, \
+                sqlite3.connect(sqlite_path(new)) as target:
+            source.backup(target)
     else:
         pg_execute(f'CREATE DATABASE "{new}" TEMPLATE "{name}"')
     shutil.copyfile(credentials_file(name), credentials_file(new))
