@@ -1,11 +1,17 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import datetime
+import logging
 import os
 
 import polib
+from sql import Null
+from sql.functions import CurrentTimestamp
 
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
+
+logger = logging.getLogger(__name__)
 
 
 class Translation(metaclass=PoolMeta):
@@ -181,3 +187,49 @@ class Rule(metaclass=PoolMeta):
         if cls._user_models & set(model_names):
             key = (*key, Transaction().user)
         return key
+
+
+class Queue(metaclass=PoolMeta):
+    __name__ = 'ir.queue'
+
+    def run(self):
+        # Hold the task's row while it runs: a task whose row can be locked
+        # is not running, whatever its dequeued_at says (requeue_stalled).
+        self.__class__.lock([self])
+        super().run()
+
+    @classmethod
+    def relief_requeue_stalled(cls, grace=60):
+        """Put back in the queue the tasks taken by a worker that died (the
+        process killed, the machine restarted) before finishing them"""
+        transaction = Transaction()
+        database = transaction.database
+        if not database.has_select_for():
+            return []
+        queue = cls.__table__()
+        cursor = transaction.connection.cursor()
+        # Taken more than grace seconds ago (a worker locks its task's row
+        # right after taking it), unfinished and not locked by a worker.
+        stalled = queue.select(queue.id,
+            where=(queue.dequeued_at != Null) & (queue.finished_at == Null)
+            & (queue.dequeued_at < CurrentTimestamp()
+                - datetime.timedelta(seconds=grace)),
+            for_=database.get_select_for_skip_locked()('UPDATE'))
+        cursor.execute(*queue.update([queue.dequeued_at], [Null],
+                where=queue.id.in_(stalled), returning=[queue.id]))
+        ids = [i for i, in cursor]
+        if ids and database.has_channel():
+            cursor.execute('NOTIFY "%s"' % cls.__name__)
+        if ids:
+            logger.warning("requeued stalled tasks %s", ids)
+        return ids
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('ir.queue|relief_requeue_stalled', "Requeue Stalled Tasks"))
