@@ -12,8 +12,11 @@ certificate, inspection, 带贫人数, the components of a gift pack, the
 warnings), what it never shows (customers, members, contact people, phone
 numbers), the Chinese 404 of unknown and malformed codes (malformed ones
 answered before the database is even looked up: they get the page's 404
-for a database that does not exist) and the Cache-Control header.  Runs on
-SQLite and PostgreSQL (TRYTOND_DATABASE_URI)."""
+for a database that does not exist) and of lots without a page (a product
+that is not traced, a lot without origin), the Cache-Control header, and
+that no answer may be framed by another site (Content-Security-Policy
+frame-ancestors and X-Frame-Options).  Runs on SQLite and PostgreSQL
+(TRYTOND_DATABASE_URI)."""
 import datetime as dt
 import os
 import urllib.error
@@ -65,6 +68,12 @@ def build(cfg):
     Lot = Model.get("stock.lot")
     pack_lot = Lot(number="ZQ-0905", product=pack)
     pack_lot.save()
+    # No page: a lot of a product that is not traced, a lot of kiwis never
+    # received (no origin)
+    untraced = Lot(number="BOX-01", product=w["gift_box"])
+    untraced.save()
+    no_origin = Lot(number="ZZ-0999", product=w["kiwi"])
+    no_origin.save()
     pack_lots(pack, bom, 20, {w["kiwi"]: kiwi, w["walnut"]: walnut},
         pack_lot)
     ship(sale(w, w["union"], pack, 5), [pack_lot])
@@ -80,7 +89,8 @@ def build(cfg):
     entry.click("delist")
     lots = {}
     for name, lot in [("kiwi", kiwi), ("recalled", recalled),
-            ("walnut", walnut), ("pack", pack_lot)]:
+            ("walnut", walnut), ("pack", pack_lot), ("untraced", untraced),
+            ("no_origin", no_origin)]:
         lot.reload()
         lots[name] = {"code": lot.trace_code, "number": lot.number,
             "uri": lot.trace_uri}
@@ -103,10 +113,11 @@ def server(database):
         yield url
 
 
-def get(url):
-    "Return status, headers and text of a GET"
+def get(url, method="GET"):
+    "Return status, headers and text of a GET (or a HEAD)"
+    request = urllib.request.Request(url, method=method)
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return (response.status, response.headers,
                 response.read().decode("utf-8"))
     except urllib.error.HTTPError as error:
@@ -120,6 +131,16 @@ def page(server, database, path):
 def assert_public(text):
     for value in PERSONAL:
         assert value not in text, value
+
+
+def assert_not_framed(headers):
+    "No other site may show the answer in a frame (clickjacking)"
+    policy = [d.strip() for d in headers["Content-Security-Policy"].split(";")]
+    assert "frame-ancestors 'none'" in policy, policy
+    # the page's own policy is kept
+    assert "default-src 'none'" in policy, policy
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_trace_code_page(server, database):
@@ -139,23 +160,49 @@ def test_trace_code_page(server, database):
         assert expected in text, expected
     assert "召回" not in text and "下架" not in text
     assert_public(text)
+    assert_not_framed(headers)
+
+
+def test_head(server, database):
+    "A HEAD of a page has the page's headers"
+    lot = database["lots"]["kiwi"]
+    status, headers, text = get(
+        f"{server}{database['name']}/relief/trace/t/{lot['code']}",
+        method="HEAD")
+    assert status == 200 and text == ""
+    assert headers["Cache-Control"] == "public, max-age=300"
+    assert_not_framed(headers)
+
+
+def test_method_not_allowed(server, database):
+    "Another method than GET or HEAD is refused, with the headers too"
+    lot = database["lots"]["kiwi"]
+    status, headers, _ = get(
+        f"{server}{database['name']}/relief/trace/t/{lot['code']}",
+        method="POST")
+    assert status == 405
+    assert headers["Allow"] == "GET, HEAD"
+    assert_not_framed(headers)
 
 
 def test_digital_link_page(server, database):
     "The GS1 Digital Link URI of the QR code opens the same page"
     lot = database["lots"]["kiwi"]
     assert lot["uri"] == BASE + "/01/06901234567892/10/ZZ-0901"
-    status, _, text = page(server, database, "01/06901234567892/10/ZZ-0901")
+    status, headers, text = page(
+        server, database, "01/06901234567892/10/ZZ-0901")
     assert status == 200, text
     assert "SX-QC-0917" in text
     assert_public(text)
+    assert_not_framed(headers)
 
 
 def test_gift_pack_page(server, database):
     "A gift pack shows each component with its own origin"
     lot = database["lots"]["pack"]
-    status, _, text = page(server, database, f"t/{lot['code']}")
+    status, headers, text = page(server, database, f"t/{lot['code']}")
     assert status == 200, text
+    assert_not_framed(headers)
     assert "礼包组成" in text
     for expected in ["中秋大礼包", "ZQ-0905", "周至猕猴桃礼盒", "周至县",
             "ZZ-0901", "洛南核桃", "洛南县", "LN-0815",
@@ -169,8 +216,9 @@ def test_gift_pack_page(server, database):
 def test_recalled_page(server, database):
     "A recalled lot shows a prominent warning"
     lot = database["lots"]["recalled"]
-    status, _, text = page(server, database, f"t/{lot['code']}")
+    status, headers, text = page(server, database, f"t/{lot['code']}")
     assert status == 200, text
+    assert_not_framed(headers)
     assert 'class="alert" role="alert">⚠ 此批次产品已被召回' in text
     assert_public(text)
 
@@ -178,8 +226,9 @@ def test_recalled_page(server, database):
 def test_delisted_page(server, database):
     "A delisted product shows a warning"
     lot = database["lots"]["walnut"]
-    status, _, text = page(server, database, f"t/{lot['code']}")
+    status, headers, text = page(server, database, f"t/{lot['code']}")
     assert status == 200, text
+    assert_not_framed(headers)
     assert "已从消费帮扶推荐目录下架" in text
     assert "召回" not in text
 
@@ -195,6 +244,23 @@ def test_unknown_code(server, database, path):
     assert status == 404
     assert "未找到追溯信息" in text
     assert headers["Cache-Control"] == "public, max-age=60"
+    assert_not_framed(headers)
+
+
+@pytest.mark.parametrize("name", ["untraced", "no_origin"])
+def test_lot_without_page(server, database, name):
+    """A lot of a product that is not traced, or without origin, gets the
+    Chinese 404 page, by trace code and by Digital Link"""
+    lot = database["lots"][name]
+    paths = [f"t/{lot['code']}"]
+    if name == "no_origin":
+        paths.append(f"01/06901234567892/10/{lot['number']}")
+    for path in paths:
+        status, headers, text = page(server, database, path)
+        assert status == 404, (path, text)
+        assert "未找到追溯信息" in text
+        assert headers["Cache-Control"] == "public, max-age=60"
+        assert_not_framed(headers)
 
 
 @pytest.mark.parametrize("path", [
@@ -215,10 +281,13 @@ def test_malformed_code(server, database, path):
         assert status == 404, (name, path)
         assert "未找到追溯信息" in text
         assert headers["Cache-Control"] == "public, max-age=60"
+        assert_not_framed(headers)
 
 
 def test_unknown_database(server, database):
     "A well-formed code for a database that does not exist is not found"
-    status, _, _ = get(
+    status, headers, text = get(
         f"{server}no_such_database/relief/trace/t/AAAAAAAAAAAAAAAA")
     assert status == 404
+    assert "未找到追溯信息" in text
+    assert_not_framed(headers)

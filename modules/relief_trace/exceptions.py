@@ -8,6 +8,11 @@ class LotOriginError(ValidationError):
     pass
 
 
+class LotAccessError(AccessError):
+    "A user's change of what only the module sets on a lot"
+    pass
+
+
 class LotBlockedError(UserError):
     "A recalled lot moved to a customer or into a pack"
     pass

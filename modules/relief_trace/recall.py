@@ -30,6 +30,8 @@ LAYOUT = Layout(
         Column('unit', "单位"),
         ])
 DIRECTIONS = {'downstream': "下游（客户）", 'upstream': "上游（供应商）"}
+# Set by the buttons only
+WORKFLOW_FIELDS = {'state', 'started_by', 'started_at'}
 
 
 class Recall(Workflow, ModelSQL, ModelView):
@@ -133,6 +135,28 @@ class Recall(Workflow, ModelSQL, ModelView):
                     raise RecallAccessError(gettext(
                             'relief_trace.msg_recall_delete_draft',
                             recall=recall.rec_name))
+        elif external:
+            # The buttons write without access check; a user edits only
+            # a draft's seed and reason.
+            cls.check_workflow_values(mode, recalls, values)
+
+    @classmethod
+    def check_workflow_values(cls, mode, recalls, values):
+        "Refuse a user's change of the state or of who started a recall"
+        for recall in recalls:
+            if mode == 'create':
+                forged = (recall.state != 'draft' or recall.started_by
+                    or recall.started_at)
+            else:
+                forged = values.keys() & WORKFLOW_FIELDS
+            if forged:
+                raise RecallAccessError(gettext(
+                        'relief_trace.msg_recall_state',
+                        recall=recall.rec_name))
+            if mode == 'write' and recall.state != 'draft':
+                raise RecallAccessError(gettext(
+                        'relief_trace.msg_recall_modify_started',
+                        recall=recall.rec_name))
 
     @classmethod
     def preprocess_values(cls, mode, values):
@@ -148,6 +172,7 @@ class Recall(Workflow, ModelSQL, ModelView):
         for name in ['reference', 'started_by', 'started_at', 'lines',
                 'blocked_lots']:
             default.setdefault(name, None)
+        default.setdefault('state', 'draft')
         return super().copy(recalls, default=default)
 
     def check_delisted(self):
@@ -281,12 +306,24 @@ class RecallLine(ModelSQL, ModelView):
     quantity = fields.Float("Quantity", digits='unit')
     unit = fields.Many2One('product.uom', "Unit")
 
-    __access__ = {'recall'}
-
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # In __setup__: Model.__setup__ resets a class attribute
+        cls.__access__.add('recall')
         cls._order = [('direction', 'ASC'), ('date', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        # Start Recall makes the lines and deleting a draft recall removes
+        # them, both without access check: a user changes none.
+        if external and lines:
+            line = lines[0]
+            raise RecallAccessError(gettext(
+                    'relief_trace.msg_recall_line_modify',
+                    recall=line.recall.rec_name))
 
     @classmethod
     def get_shipments(cls):

@@ -10,15 +10,23 @@ is checked against its pattern before anything touches the database, so
 that a scanner of random paths costs a regular expression; the query then
 runs in a read-only transaction as the inactive user "Public Trace Page",
 which has no group and cannot log in."""
+import logging
 import re
+from functools import wraps
 from http import HTTPStatus
 
+from werkzeug.exceptions import (
+    HTTPException, InternalServerError, MethodNotAllowed, NotFound,
+    ServiceUnavailable)
+
+from trytond import backend
 from trytond.protocols.wrappers import Response, with_pool, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from . import page
 
+logger = logging.getLogger(__name__)
 TRACE_CODE = re.compile(r'^[A-Za-z0-9_-]{16}$')
 GTIN = re.compile(r'^[0-9]{14}$')
 # GS1 AI (10) lot: up to 20 characters; here those that need no escaping
@@ -27,6 +35,7 @@ LOT_NUMBER = re.compile(r'^[A-Za-z0-9._-]{1,20}$')
 # Scanned pages change when a lot is recalled: short, shared caching.
 CACHE_CONTROL = 'public, max-age=300'
 CACHE_CONTROL_NOT_FOUND = 'public, max-age=60'
+METHODS = {'GET', 'HEAD'}
 
 
 def gtin_valid(gtin):
@@ -37,35 +46,65 @@ def gtin_valid(gtin):
     return (10 - total % 10) % 10 == digits[-1]
 
 
+# No script, no framing (clickjacking): on every answer of the routes
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'")
+HEADERS = {
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    }
+
+
 def _html(body, status=HTTPStatus.OK):
     cache = (CACHE_CONTROL if status == HTTPStatus.OK
         else CACHE_CONTROL_NOT_FOUND)
     return Response(
         body, status=status, content_type='text/html; charset=utf-8',
-        headers={
-            'Cache-Control': cache,
-            'X-Content-Type-Options': 'nosniff',
-            'Content-Security-Policy': (
-                "default-src 'none'; style-src 'unsafe-inline'; "
-                "img-src 'self' data:"),
-            'Referrer-Policy': 'no-referrer',
-            })
+        headers={'Cache-Control': cache})
 
 
 def not_found():
     return _html(page.not_found(), status=HTTPStatus.NOT_FOUND)
 
 
-@app.route('/<database_name>/relief/trace/t/<code>', methods={'GET', 'HEAD'})
+def secured(func):
+    """Answer the route's page, the Chinese 404 (also for a database that
+    does not exist) or an error, each with the headers.  The route takes
+    every method so that a refused one gets them too."""
+    @wraps(func)
+    def wrapper(request, *args, **kwargs):
+        try:
+            if request.method not in METHODS:
+                raise MethodNotAllowed(valid_methods=sorted(METHODS))
+            response = func(request, *args, **kwargs)
+        except NotFound:
+            response = not_found()
+        except HTTPException as exception:
+            response = exception.get_response()
+        except backend.DatabaseOperationalError:
+            logger.debug("trace page %s", request, exc_info=True)
+            response = ServiceUnavailable().get_response()
+        except Exception:
+            logger.exception("trace page %s", request)
+            response = InternalServerError().get_response()
+        response.headers.update(HEADERS)
+        return response
+    return wrapper
+
+
+@app.route('/<database_name>/relief/trace/t/<code>')
+@secured
 def trace_code(request, database_name, code):
     if not TRACE_CODE.match(code):
         return not_found()
     return _trace(request, database_name, [('trace_code', '=', code)])
 
 
-@app.route(
-    '/<database_name>/relief/trace/01/<gtin>/10/<lot>',
-    methods={'GET', 'HEAD'})
+@app.route('/<database_name>/relief/trace/01/<gtin>/10/<lot>')
+@secured
 def digital_link(request, database_name, gtin, lot):
     if not (GTIN.match(gtin) and gtin_valid(gtin) and LOT_NUMBER.match(lot)):
         return not_found()
@@ -95,4 +134,8 @@ def _trace(request, pool, domain):
         if len(lots) != 1:
             return not_found()
         lot, = lots
-        return _html(page.render(Lot.relief_public_data(lot)))
+        data = Lot.relief_public_data(lot)
+        if data is None:
+            # Not a traced product, or nothing of its origin to show
+            return not_found()
+        return _html(page.render(data))

@@ -15,7 +15,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from . import qr
-from .exceptions import LotBlockedError, LotOriginError
+from .exceptions import LotAccessError, LotBlockedError, LotOriginError
 
 # 12 random bytes: 96 bits, 16 URL-safe characters
 TRACE_CODE_BYTES = 12
@@ -212,6 +212,74 @@ class Lot(metaclass=PoolMeta):
         return values
 
     @classmethod
+    def create(cls, vlist):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            cls.check_trace_code_given(vlist)
+        return super().create(vlist)
+
+    @classmethod
+    def check_trace_code_given(cls, vlist):
+        "Refuse a user's lot that comes with its own trace code"
+        for values in vlist:
+            if values.get('trace_code'):
+                raise LotAccessError(gettext(
+                        'relief_trace.msg_lot_trace_code_create',
+                        lot=values.get('number') or ''))
+
+    @classmethod
+    def check_modification(cls, mode, lots, values=None, external=False):
+        super().check_modification(
+            mode, lots, values=values, external=external)
+        # A recall blocks its lots and creation gives the trace code, both
+        # without access check: a user changes neither.
+        if external and mode == 'create':
+            cls.check_relief_not_blocked(lots)
+        elif external and mode == 'write':
+            cls.check_trace_code_kept(lots, values)
+            cls.check_relief_recall_kept(lots, values)
+
+    @classmethod
+    def check_trace_code_kept(cls, lots, values):
+        if 'trace_code' not in values:
+            return
+        for lot in lots:
+            if lot.trace_code != values['trace_code']:
+                raise LotAccessError(gettext(
+                        'relief_trace.msg_lot_trace_code_modify',
+                        lot=lot.rec_name))
+
+    @classmethod
+    def check_relief_not_blocked(cls, lots):
+        "Refuse a lot created blocked or in a recall"
+        for lot in lots:
+            if lot.relief_blocked or lot.relief_recall:
+                raise LotAccessError(gettext(
+                        'relief_trace.msg_lot_block', lot=lot.rec_name))
+
+    @classmethod
+    def check_relief_recall_kept(cls, lots, values):
+        "Refuse a lot blocked, unblocked or taken out of its recall by hand"
+        if not values.keys() & {'relief_blocked', 'relief_recall'}:
+            return
+        for lot in lots:
+            recall = lot.relief_recall.id if lot.relief_recall else None
+            kept = (bool(lot.relief_blocked), recall)
+            wanted = (
+                bool(values.get('relief_blocked', kept[0])),
+                values.get('relief_recall', recall))
+            if kept == wanted:
+                continue
+            if any(kept):
+                raise LotAccessError(gettext(
+                        'relief_trace.msg_lot_unblock',
+                        lot=lot.rec_name,
+                        recall=lot.relief_recall.rec_name
+                        if lot.relief_recall else ''))
+            raise LotAccessError(gettext(
+                    'relief_trace.msg_lot_block', lot=lot.rec_name))
+
+    @classmethod
     def copy(cls, lots, default=None):
         default = default.copy() if default else {}
         default.setdefault('trace_code', None)
@@ -288,10 +356,15 @@ class Lot(metaclass=PoolMeta):
     def relief_public_data(cls, lot):
         """Return the facts the public trace page shows of lot: origin,
         certificate, inspection, warnings; for a gift pack each component.
-        Only these facts: never a customer, member, household or phone."""
+        Only these facts: never a customer, member, household or phone.
+        None when there is no page: the product is not traced, or the lot
+        has no origin, no components and no recall to show."""
         if not lot.product.relief_traced:
             return None
         components = cls.relief_components([lot])[lot.id]
+        if not (components or lot.relief_supplier or lot.relief_county
+                or lot.relief_blocked):
+            return None
         data = cls._relief_public_origin([lot] + components)
         result = data[lot.id]
         result['components'] = [data[c.id] for c in components]

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 import zlib
 
+from trytond.model.exceptions import SQLConstraintError
 from trytond.modules.relief_trace import qr, routes
 from trytond.modules.relief_trace.stock import new_trace_code
 from trytond.pool import Pool
@@ -41,6 +42,34 @@ class ReliefTraceTestCase(ModuleTestCase):
     def test_qr_svg(self):
         "The SVG is an SVG document"
         self.assertIn(b'<svg', qr.svg('https://trace.example.invalid/t/x'))
+
+    @with_transaction()
+    def test_recall_line_access(self):
+        "A recall line takes its recall's access and record rules"
+        pool = Pool()
+        RecallLine = pool.get('relief.trace.recall.line')
+        self.assertIn('recall', RecallLine.__access__)
+
+    @with_transaction()
+    def test_trace_code_unique(self):
+        "Two lots cannot share a trace code (a database constraint)"
+        pool = Pool()
+        Lot = pool.get('stock.lot')
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        unit, = Uom.search([('name', '=', "Unit")])
+        template, = Template.create([{
+                    'name': "Kiwi", 'type': 'goods', 'default_uom': unit.id,
+                    'products': [('create', [{}])],
+                    }])
+        product, = template.products
+        lot, other = Lot.create([
+                {'number': '1', 'product': product.id},
+                {'number': '2', 'product': product.id},
+                ])
+        self.assertNotEqual(lot.trace_code, other.trace_code)
+        with self.assertRaises(SQLConstraintError):
+            Lot.write([other], {'trace_code': lot.trace_code})
 
     @with_transaction()
     def test_lot_quality_inspection(self):
