@@ -314,3 +314,42 @@ def test_accountant_sees_own_unions(server, browser):
     assert not others, f"the accountant sees other federations: {others}"
     save_screenshot(browser,
         SCREENSHOT.with_name(f"{DATABASE}-accountant.png"))
+
+
+@pytest.mark.parametrize("login",
+    ["admin", "backoffice", "finance", "accountant"])
+def test_menu_in_chinese(server, browser, login):
+    """Every menu entry the role sees, all unfolded, is in Chinese: no Latin
+    word but the names tests/test_translations.py MENU_NAMES lists"""
+    from test_translations import menu_latin_words
+
+    url, credentials = server
+    check = _checker(browser)
+    _log_in(browser, url, login, credentials[login])
+    # Rows as (label, depth, has children); unfold them top down: the
+    # children of row i come right after it, the rows above do not move.
+    rows_js = """
+        return [...document.querySelectorAll('#menu table.tree > tbody > tr')]
+            .map(tr => {
+                const img = tr.querySelector('.expander img');
+                const span = tr.querySelector('.expander');
+                return [tr.innerText.trim(),
+                    img ? parseFloat(img.style.marginLeft) || 0 : 0,
+                    !!span && getComputedStyle(span).visibility === 'visible'];
+            });"""
+    i = 0
+    while i < len(rows := browser.execute_script(rows_js)):
+        label, depth, folder = rows[i]
+        if folder and (i + 1 == len(rows) or rows[i + 1][1] <= depth):
+            browser.execute_script("""document.querySelectorAll(
+                '#menu table.tree > tbody > tr')[arguments[0]]
+                .querySelector('.expander').click();""", i)
+            check(lambda d: (r := d.execute_script(rows_js))[i][0] == label
+                and i + 1 < len(r) and r[i + 1][1] > depth,
+                f"the menu entry {label} did not unfold")
+        i += 1
+    labels = [label for label, _, _ in rows]
+    assert len(labels) > 10, labels
+    latin = {label: words for label in labels
+        if (words := menu_latin_words(label))}
+    assert not latin, f"{login} sees menu entries with Latin words: {latin}"
