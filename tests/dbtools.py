@@ -191,3 +191,46 @@ def credentials(name):
     "The demo logins and passwords of database name"
     return dict(line.split() for line in
         (VAR / f'{name}-credentials.txt').read_text().splitlines())
+
+
+@contextlib.contextmanager
+def production(name, log_dir, workers=2):
+    """Serve database name as production does, with scripts/serve
+    (gunicorn, trytond-worker, trytond-cron) on PostgreSQL; yield its URL"""
+    import pytest
+
+    port = free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    for variable in ['TRYTOND_CONFIG', 'TRYTOND_DATABASE__URI',
+            'TRYTOND_DATABASE_NAMES', 'DB_NAME', 'DB_CACHE']:
+        env.pop(variable, None)
+    url = f'http://127.0.0.1:{port}/'
+    with (log_dir / 'serve.log').open('w') as output:
+        process = subprocess.Popen([str(ROOT / 'scripts' / 'serve'),
+                '--workers', str(workers), '--bind', f'127.0.0.1:{port}',
+                '--log-dir', str(log_dir), name],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f'{url}health', timeout=5).close()
+                break
+            except urllib.error.HTTPError:
+                pass  # not ready yet (503)
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("scripts/serve did not answer\n"
+                    + log_tail(log_dir / 'serve.log'))
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()

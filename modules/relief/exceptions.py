@@ -11,3 +11,8 @@ class RuleValidationError(ValidationError):
 class ExcelError(UserError):
     "An imported workbook that is not valid, with every problem found"
     pass
+
+
+class BusyError(UserError):
+    "Others held what a confirmation needs for longer than it may wait"
+    pass

@@ -2,9 +2,16 @@
 # this repository contains the full copyright notices and license terms.
 """Running totals: tables of amounts by key that confirmations add to, so
 that a check or a report reads a row per key instead of the documents."""
-from sql import Conflict, Table, _Excluded
+from sql import Conflict, For, Literal, Table, _Excluded
 
-from trytond.transaction import Transaction
+from trytond import backend, config
+from trytond.i18n import gettext
+from trytond.transaction import Transaction, TransactionError
+
+from .exceptions import BusyError
+
+# PostgreSQL's SQLSTATE for a row lock that NOWAIT could not take
+LOCK_NOT_AVAILABLE = '55P03'
 
 
 class _LowerExcluded(_Excluded):
@@ -38,3 +45,57 @@ def add_amounts(table, keys, rows, amount='amount'):
             on_conflict=Conflict(table,
                 indexed_columns=columns, columns=[column],
                 values=[column + getattr(Excluded, amount)])))
+
+
+class _RowsReleased(TransactionError):
+    "Run the call again in a new transaction: the rows it locks are free"
+
+
+def lock_rows(table, where, name):
+    """Lock the rows of table matching where until the end of the
+    transaction, waiting for the transaction that holds them if any.
+
+    Call it before reading what the rows guard (a cap, a budget): under
+    PostgreSQL's repeatable read a transaction that waited for a lock still
+    sees what it saw before, so the wait happens outside it, on a
+    connection of its own, and then the call runs again (TransactionError,
+    like Model.lock) with a new snapshot and takes the lock at once.  Unlike
+    Model.lock (NOWAIT, given up after [database] retry tries, an HTTP 503
+    for the user), every contender gets its turn; after [relief]
+    lock_timeout seconds (30) of waiting it gets BusyError, naming name."""
+    transaction = Transaction()
+    database = transaction.database
+    if not database.has_select_for():
+        return  # SQLite writes one transaction at a time
+    query = table.select(Literal(1), where=where, order_by=[table.id],
+        for_=For('UPDATE', nowait=True))
+    try:
+        transaction.connection.cursor().execute(*query)
+        return
+    except backend.DatabaseOperationalError as exception:
+        held = getattr(exception, 'sqlstate', None) == LOCK_NOT_AVAILABLE
+    # Changed or held since this transaction began: drop what it did (it
+    # may hold locks that the holder waits for) and wait for the holder.
+    transaction.rollback()
+    if held:
+        query.for_ = For('UPDATE')
+        _wait(database, query, name)
+    raise _RowsReleased()
+
+
+def _wait(database, query, name):
+    "Wait on a connection of its own until query's rows can be locked"
+    timeout = config.getfloat('relief', 'lock_timeout', default=30)
+    connection = database.get_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute('SET LOCAL lock_timeout = %s' % int(timeout * 1000))
+        cursor.execute(*query)
+    except backend.DatabaseOperationalError as exception:
+        # A serialization failure: the holder changed the rows and is gone
+        if getattr(exception, 'sqlstate', None) == LOCK_NOT_AVAILABLE:
+            raise BusyError(gettext('relief.msg_rows_busy', name=name,
+                    timeout=int(timeout)))
+    finally:
+        connection.rollback()
+        database.put_connection(connection)
