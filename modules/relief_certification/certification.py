@@ -38,6 +38,8 @@ class _CertificateMixin:
 
     # Fields that may still change once the certificate left draft.
     _editable_fields = {'state'}
+    # Fields that only the workflow's transitions change, not a user's write
+    _workflow_fields = {'state'}
 
     def valid_on(self, date):
         return self.valid_from <= date <= self.valid_to
@@ -63,6 +65,8 @@ class _CertificateMixin:
     def check_modification(cls, mode, records, values=None, external=False):
         super().check_modification(
             mode, records, values=values, external=external)
+        if external:
+            cls.check_workflow_fields(mode, records, values)
         if mode == 'delete':
             for record in records:
                 if record.state != 'draft':
@@ -77,11 +81,30 @@ class _CertificateMixin:
                 return
             for record in records:
                 if record.state != 'draft':
-                    field = cls._fields[sorted(changed)[0]]
                     raise CertificationAccessError(gettext(
                             'relief_certification.msg_certificate_modify',
                             certification=record.rec_name,
-                            field=field.string))
+                            field=cls.__names__(sorted(changed)[0])['field']))
+
+    @classmethod
+    def check_workflow_fields(cls, mode, records, values=None):
+        """Refuse a user's write of the workflow fields and a creation in
+        another state than draft: only the buttons change them (they run
+        without access checks, so their writes are not a user's)"""
+        if mode == 'write' and records and (
+                values.keys() & cls._workflow_fields):
+            field = sorted(values.keys() & cls._workflow_fields)[0]
+            raise CertificationAccessError(gettext(
+                    'relief_certification.msg_certificate_workflow_write',
+                    certification=records[0].rec_name,
+                    field=cls.__names__(field)['field']))
+        elif mode == 'create':
+            for record in records:
+                if record.state != cls.default_state():
+                    raise CertificationAccessError(gettext(
+                            'relief_certification'
+                            '.msg_certificate_workflow_create',
+                            certification=record.rec_name))
 
 
 class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
@@ -732,13 +755,66 @@ class CatalogueEntry(Workflow, ModelSQL, ModelView):
                         product=entry.template.rec_name))
         cls.write(entries, {'delisted': Date.today()})
 
+    # Fields that only the List and Delist buttons change
+    _workflow_fields = {'state', 'delisted'}
+    # Fields fixed once the entry is listed, and once it is delisted
+    _listed_fields = {'template', 'listed'}
+    _delisted_fields = {'delist_reason', 'delist_note'}
+
     @classmethod
-    def check_modification(cls, mode, records, values=None, external=False):
+    def check_modification(cls, mode, entries, values=None, external=False):
         super().check_modification(
-            mode, records, values=values, external=external)
+            mode, entries, values=values, external=external)
+        if external:
+            cls.check_workflow_fields(mode, entries, values)
         if mode == 'delete':
-            for record in records:
-                if record.state != 'draft':
+            for entry in entries:
+                if entry.state != 'draft':
                     raise CertificationAccessError(gettext(
                             'relief_certification.msg_catalogue_delete_draft',
-                            product=record.rec_name))
+                            product=entry.rec_name))
+        elif mode == 'write':
+            # What was listed when is history: purchases and sales of those
+            # days were checked against it.
+            for entry in entries:
+                if entry.state != 'draft':
+                    cls._check_fixed(entry, values, cls._listed_fields,
+                        'msg_catalogue_listed_modify')
+                if entry.state == 'delisted':
+                    cls._check_fixed(entry, values, cls._delisted_fields,
+                        'msg_catalogue_delisted_modify')
+
+    @classmethod
+    def _check_fixed(cls, entry, values, names, message):
+        changed = sorted(values.keys() & names)
+        if changed:
+            raise CertificationAccessError(gettext(
+                    'relief_certification.' + message,
+                    product=entry.rec_name,
+                    field=cls.__names__(changed[0])['field']))
+
+    @classmethod
+    def check_workflow_fields(cls, mode, entries, values=None):
+        """Refuse a user's write of the workflow fields and a creation that
+        is not a draft: only the List and Delist buttons change them"""
+        if mode == 'write' and entries and (
+                values.keys() & cls._workflow_fields):
+            field = sorted(values.keys() & cls._workflow_fields)[0]
+            raise CertificationAccessError(gettext(
+                    'relief_certification.msg_catalogue_workflow_write',
+                    product=entries[0].rec_name,
+                    field=cls.__names__(field)['field']))
+        elif mode == 'create':
+            for entry in entries:
+                if entry.state != 'draft' or entry.delisted:
+                    raise CertificationAccessError(gettext(
+                            'relief_certification'
+                            '.msg_catalogue_workflow_create',
+                            product=entry.rec_name))
+
+    @classmethod
+    def copy(cls, entries, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['listed', 'delisted', 'delist_reason', 'delist_note']:
+            default.setdefault(name)
+        return super().copy(entries, default=default)

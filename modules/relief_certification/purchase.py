@@ -12,6 +12,7 @@ from sql.operators import Exists, Neg
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.model.exceptions import AccessError
 from trytond.modules.relief.totals import add_amounts
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
@@ -59,6 +60,16 @@ class Consumption(ModelSQL):
         # On activation and every update: purchases confirmed before the
         # module was activated, or while it was deactivated, count too.
         cls.rebuild()
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        # The totals are kept in SQL by the purchases (add, rebuild); no
+        # access row grants a change, this holds if one ever did.
+        if external:
+            raise AccessError(gettext(
+                    'relief_certification.msg_consumption_modify'))
 
     @classmethod
     def add(cls, purchases, sign=1):

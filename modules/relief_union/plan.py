@@ -237,6 +237,8 @@ class Plan(ExportRulesMixin, Workflow, ModelSQL, ModelView):
     def check_modification(cls, mode, plans, values=None, external=False):
         super().check_modification(
             mode, plans, values=values, external=external)
+        if external:
+            cls.check_state_modification(mode, plans, values)
         # The workflow writes only the state
         if mode == 'delete' or (
                 mode == 'write' and values.keys() - {'state'}):
@@ -244,6 +246,21 @@ class Plan(ExportRulesMixin, Workflow, ModelSQL, ModelView):
                 if plan.state == 'confirmed':
                     raise AccessError(gettext(
                             'relief_union.msg_plan_confirmed_modify',
+                            plan=plan.rec_name))
+
+    @classmethod
+    def check_state_modification(cls, mode, plans, values=None):
+        """Refuse a user's write of the state and a plan created confirmed:
+        only the buttons change it (they run without access checks)"""
+        if mode == 'write' and plans and 'state' in values:
+            raise AccessError(gettext(
+                    'relief_union.msg_plan_state_modify',
+                    plan=plans[0].rec_name))
+        elif mode == 'create':
+            for plan in plans:
+                if plan.state != 'draft':
+                    raise AccessError(gettext(
+                            'relief_union.msg_plan_create_draft',
                             plan=plan.rec_name))
 
     @classmethod

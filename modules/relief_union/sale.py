@@ -8,8 +8,10 @@ from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Extract
 
+from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.model.exceptions import AccessError
 from trytond.modules.relief.totals import add_amounts
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -22,7 +24,7 @@ from .party import slices
 SPENDING = ['confirmed', 'processing', 'done']
 
 
-class Spending(ModelSQL):
+class Spending(ExportRulesMixin, ModelSQL):
     """Union Relief Spending
 
     What each union and its members bought of relief goods in a year: the
@@ -52,6 +54,15 @@ class Spending(ModelSQL):
         super().__register__(module)
         # Sales counted while the module was deactivated count too
         cls.rebuild()
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        # The totals are kept in SQL by the sales (add, rebuild); no access
+        # row grants a change, this holds if one ever did.
+        if external:
+            raise AccessError(gettext('relief_union.msg_spending_modify'))
 
     @classmethod
     def amounts_query(cls, where=None):

@@ -3,12 +3,14 @@
 import datetime as dt
 from decimal import Decimal
 from io import BytesIO
+from unittest.mock import patch
 
 from openpyxl import load_workbook
 
+from trytond.model import ModelStorage
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
-from trytond.pool import Pool
+from trytond.pool import Pool, isregisteredby
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
@@ -276,6 +278,47 @@ class ReliefUnionTestCase(CompanyTestMixin, ModuleTestCase):
                         'quantity': 1, 'unit': unit.id}])
             pack = pack.__class__(pack.id)
             self.assertEqual(Line._relief_share(pack), Decimal('0.5'))
+
+    @with_transaction()
+    def test_accountant_read_only(self):
+        "A union accountant may change no model these modules touch"
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        ModelData = pool.get('ir.model.data')
+        User = pool.get('res.user')
+        groups = tuple(ModelData.get_id('relief', g) for g in [
+                'group_relief', 'group_relief_union_accountant'])
+        models = sorted(name for name, Model in pool.iterobject()
+            if issubclass(Model, ModelStorage)
+            and any(isregisteredby(Model, m)
+                for m in ['relief_union', 'relief_certification']))
+        ModelAccess._get_access_cache.clear()
+        with patch.object(User, 'get_groups',
+                classmethod(lambda cls: groups)):
+            access = ModelAccess.get_access(models)
+        ModelAccess._get_access_cache.clear()
+        self.assertIn('party.address', models)
+        self.assertEqual({m: p for m, p in access.items()
+                if p['write'] or p['create'] or p['delete']}, {})
+        self.assertTrue(access['relief.union.plan']['read'])
+
+    @with_transaction()
+    def test_accountant_rules_read_only(self):
+        "The accountant's record rules grant reading only"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        RuleGroup = pool.get('ir.rule.group')
+        accountant = ModelData.get_id(
+            'relief', 'group_relief_union_accountant')
+        rule_groups = RuleGroup.search([('groups', '=', accountant)])
+        self.assertEqual(
+            {g.model: (g.perm_read, g.perm_write, g.perm_create,
+                    g.perm_delete) for g in rule_groups},
+            {m: (True, False, False, False) for m in [
+                    'party.party', 'relief.union.plan',
+                    'relief.union.spending', 'relief.union.compliance',
+                    'sale.sale', 'account.invoice',
+                    'account.invoice.line']})
 
 
 def spent_sale(party, amount, state, date):
