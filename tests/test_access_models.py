@@ -48,14 +48,35 @@ OPEN = {
     }
 
 # What each role may change among the relief models: {model: 'wcd'}.
+# Lines follow their document (__access__): who may write a sale may write
+# its subsidy lines as far as model access goes, and the module refuses
+# what the workflow does not allow (check_modification, the scenarios).
+_FOLLOW = "wcd"
 ROLES = {
     'back office': (['relief.group_relief', 'relief.group_relief_back_office',
             'purchase.group_purchase', 'stock.group_stock',
             'product.group_product_admin', 'party.group_party_admin',
-            'sale.group_sale', 'production.group_production'], {}),
+            'sale.group_sale', 'production.group_production'], {
+            'relief.supplier.certification': 'wcd',
+            'relief.product.certification': 'wcd',
+            'relief.catalogue.entry': 'wcd',
+            'relief.union.plan': 'wcd',
+            'relief.trace.recall': 'wcd',
+            'relief.trace.recall.line': _FOLLOW,
+            'relief.subsidy.line': _FOLLOW,
+            }),
     'finance': (['relief.group_relief', 'relief.group_relief_finance',
             'account.group_account', 'sale.group_sale',
-            'purchase.group_purchase'], {}),
+            'purchase.group_purchase'], {
+            'relief.subsidy.program': 'wcd',
+            'relief.subsidy.program-party.party': _FOLLOW,
+            'relief.subsidy.program-product.product': _FOLLOW,
+            'relief.subsidy.program-product.category': _FOLLOW,
+            'relief.subsidy.claim': 'wcd',
+            'relief.subsidy.claim.line': _FOLLOW,
+            'relief.subsidy.line': _FOLLOW,
+            }),
+    # Read-only
     'accountant': (['relief.group_relief',
             'relief.group_relief_union_accountant'], {}),
     }

@@ -13,7 +13,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
-from trytond.modules.relief.totals import add_amounts
+from trytond.modules.relief.totals import add_amounts, lock_rows
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -289,12 +289,11 @@ class Purchase(metaclass=PoolMeta):
     def serialize_relief_caps(cls, purchases, templates=None):
         """Make confirmations of one supplier's relief purchases serialize.
 
-        Each one updates the rows of the supplier's certifications: of two
-        transactions confirming at the same time, the second waits for the
-        first and, once the first is committed, fails with a serialization
-        error (PostgreSQL's repeatable read) and is run again by trytond,
-        this time seeing what the first consumed.  Unlike Model.lock, this
-        costs no restart when nobody else confirms for the supplier.  All
+        Each one locks the rows of the supplier's certifications first
+        (lock_rows): of two transactions confirming at the same time, the
+        second waits for the first to end and runs again, this time seeing
+        what the first consumed; it never gives up with a serialization
+        error.  No restart when nobody else confirms for the supplier.  All
         the supplier's certificates: after a renewal two share a period.
 
         Return the certificates updated per supplier as (id, state, valid
@@ -311,6 +310,10 @@ class Purchase(metaclass=PoolMeta):
         cursor = transaction.connection.cursor()
         where = (table.supplier.in_(sorted(suppliers))
             & table.state.in_(HOLDING))
+        lock_rows(table, where, gettext(
+                'relief_certification.msg_supplier_caps',
+                suppliers=', '.join(sorted(p.party.rec_name
+                        for p in purchases if p.party.id in suppliers))))
         query = table.update([table.write_date], [table.write_date],
             where=where)
         if transaction.database.has_returning():

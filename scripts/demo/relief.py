@@ -26,6 +26,17 @@ def load(config, passwords):
     company = create_company(config)
     create_books(config, company)
     create_users(config, company, passwords)
+    skip_module_configuration(config)
+
+
+def skip_module_configuration(config):
+    """The demo is configured: without this, Tryton's module configuration
+    wizard (模块配置) opens over it at the administrator's first login"""
+    Item = Model.get('ir.module.config_wizard.item', config=config)
+    items = Item.find([('state', '!=', 'done')])
+    for item in items:
+        item.state = 'done'
+    Item.save(items)
 
 
 def _ref(config, xml_id):
