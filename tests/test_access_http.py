@@ -15,7 +15,6 @@ UserError, which AccessError is) or an HTTP 403/400 from the REST API,
 never a success; and what it tried is checked not to have happened.
 Each refusal is paired with a control that succeeds, so a refusal for a
 broken call would not pass.  Runs on SQLite and PostgreSQL."""
-import base64
 import json
 import os
 import urllib.error
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import dbtools
+from dbtools import RPCClient, RPCError
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -34,67 +34,6 @@ SOURCE = "relief_browser" + ("_pg" if PG else "")
 DATABASE = "relief_access" + ("_pg" if PG else "")
 LOG = VAR / f"{DATABASE}-trytond.log"
 INTEGRATION = ("integration", "Integr4tion-REST-key-Ux8")
-
-
-class RPCError(Exception):
-    "The server's error: its name and arguments"
-
-    @property
-    def name(self):
-        return self.args[0] if self.args else None
-
-    @property
-    def message(self):
-        args = self.args[1] if len(self.args) > 1 else None
-        return str(args[0]) if isinstance(args, list) and args else str(args)
-
-
-class Client:
-    "A JSON-RPC session as the Tryton clients open it"
-
-    def __init__(self, url, login, password):
-        self.base = url
-        self.url = f"{url}{DATABASE}/rpc/"
-        self.login = login
-        self.authorization = None
-        self.counter = 0
-        self.user_id, session = self.call(
-            "common.db.login", login, {"password": password}, "en")[:2]
-        token = base64.b64encode(
-            f"{login}:{self.user_id}:{session}".encode()).decode()
-        self.authorization = f"Session {token}"
-        self.context = self.call("model.res.user.get_preferences", True, {})
-
-    def call(self, method, *params):
-        self.counter += 1
-        request = urllib.request.Request(self.url, data=json.dumps({
-                    "id": self.counter, "method": method,
-                    "params": list(params)}).encode(),
-            headers={"Content-Type": "application/json"})
-        if self.authorization:
-            request.add_header("Authorization", self.authorization)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                answer = json.load(response)
-        except urllib.error.HTTPError as error:
-            if error.code == 403:
-                # JSON-RPC serves no such method of the model (those
-                # without views: relations, running totals, sessions)
-                raise RPCError("Forbidden", [method]) from error
-            raise AssertionError(f"{method}: HTTP {error.code}\n"
-                + dbtools.log_tail(LOG)) from error
-        if "error" in answer:
-            raise RPCError(*answer["error"])
-        return answer["result"]
-
-    def __call__(self, model, method, *params):
-        return self.call(f"model.{model}.{method}", *params, self.context)
-
-    def search(self, model, domain, limit=None):
-        return self(model, "search", domain, 0, limit, None)
-
-    def read(self, model, ids, fields):
-        return self(model, "read", ids, fields)
 
 
 def rest(url, method, path, key, data=None):
@@ -129,7 +68,7 @@ def server():
 @pytest.fixture(scope="module")
 def clients(server):
     url, credentials = server
-    clients = {login: Client(url, login, password)
+    clients = {login: RPCClient(url, DATABASE, login, password, LOG)
         for login, password in credentials.items()}
     admin = clients["admin"]
     # An integration user of the REST API, and the accountant's key that an
@@ -138,7 +77,7 @@ def clients(server):
     user, = admin("res.user", "create", [{"login": INTEGRATION[0],
                 "name": "ERP integration", "password": INTEGRATION[1],
                 "groups": [("add", [group])]}])
-    clients["integration"] = Client(url, *INTEGRATION)
+    clients["integration"] = RPCClient(url, DATABASE, *INTEGRATION, LOG)
     return clients
 
 

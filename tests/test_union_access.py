@@ -17,19 +17,15 @@ by the same call that refuses B's, and the administrator reads B's record
 by that call too, so a refusal for another reason (no model access, a
 broken call) fails the test.  Runs on SQLite and PostgreSQL
 (TRYTOND_DATABASE_URI), on a database of its own that it drops."""
-import base64
 import datetime as dt
-import json
 import os
-import urllib.error
-import urllib.request
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from dbtools import fresh_database, log_tail, serve
+from dbtools import RPCClient, RPCError, fresh_database, log_tail, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -173,76 +169,10 @@ def server(database):
         yield url
 
 
-class RPCError(Exception):
-    "The server's error: the exception's name and its arguments"
-
-    @property
-    def name(self):
-        return self.args[0] if self.args else None
-
-    @property
-    def message(self):
-        args = self.args[1] if len(self.args) > 1 else None
-        if isinstance(args, list) and args:
-            return str(args[0])
-        return str(args)
-
-
-class Client:
-    "A JSON-RPC session as the Tryton clients open it"
-
-    def __init__(self, url, database, login):
-        self.url = f"{url}{database}/rpc/"
-        self.login = login
-        self.authorization = None
-        self.counter = 0
-        user_id, session = self.call(
-            "common.db.login", login, {"password": PASSWORDS[login]},
-            "en")[:2]
-        token = base64.b64encode(
-            f"{login}:{user_id}:{session}".encode()).decode()
-        self.authorization = f"Session {token}"
-        self.user_id = user_id
-        self.context = self.call("model.res.user.get_preferences", True, {})
-
-    def call(self, method, *params):
-        self.counter += 1
-        request = urllib.request.Request(self.url, data=json.dumps({
-                    "id": self.counter, "method": method,
-                    "params": list(params)}).encode(),
-            headers={"Content-Type": "application/json"})
-        if self.authorization:
-            request.add_header("Authorization", self.authorization)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                answer = json.load(response)
-        except urllib.error.HTTPError as error:
-            raise AssertionError(
-                f"{method}: HTTP {error.code}\n{_log_tail()}") from error
-        if "error" in answer:
-            raise RPCError(*answer["error"])
-        return answer["result"]
-
-    def model(self, model, method, *params):
-        return self.call(f"model.{model}.{method}", *params, self.context)
-
-    def read(self, model, ids, fields):
-        return self.model(model, "read", ids, fields)
-
-    def search(self, model, domain):
-        return self.model(model, "search", domain, 0, None, None)
-
-    def export(self, model, ids, fields):
-        return self.model(model, "export_data", ids, fields)
-
-    def report(self, name, ids, model):
-        return self.call(f"report.{name}.execute", ids,
-            {"model": model, "id": ids[0], "ids": ids}, self.context)
-
-
 @pytest.fixture(scope="module")
 def clients(server, database):
-    return {login: Client(server, database["name"], login)
+    return {login: RPCClient(server, database["name"], login,
+            PASSWORDS[login], LOG)
         for login in ["admin", ACCOUNTANT]}
 
 
