@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from dbtools import RPCClient, RPCError, fresh_database, log_tail, serve
+from dbtools import RPCClient, RPCError, fresh_database, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -41,10 +41,6 @@ PASSWORDS = {
     ACCOUNTANT: "Acc0untant-county-A-Zr4",
     }
 ACCOUNTANT_RULE = "Union accountant: own union and below"
-
-
-def _log_tail():
-    return log_tail(LOG)
 
 
 def _build(cfg):
