@@ -14,6 +14,7 @@ from trytond.model import (
     Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.relief.excel import Column, Layout, write_workbook
+from trytond.modules.relief.totals import lock_rows
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.report import Report
@@ -22,10 +23,12 @@ from trytond.sql.operators import RangeOverlap
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .exceptions import ClaimError
+from .exceptions import ClaimError, SubsidyAccessError
 
 # Claims whose period no other claim of the programme may overlap
 HOLDING = ['sent', 'paid']
+# What only the buttons and the payment of the invoice change
+WORKFLOW_FIELDS = ['state', 'invoice', 'lines']
 
 
 class Claim(Workflow, ModelSQL, ModelView):
@@ -159,6 +162,7 @@ class Claim(Workflow, ModelSQL, ModelView):
     @classmethod
     def copy(cls, claims, default=None):
         default = default.copy() if default is not None else {}
+        default.setdefault('state', 'draft')
         default.setdefault('lines')
         default.setdefault('invoice')
         return super().copy(claims, default=default)
@@ -204,6 +208,30 @@ class Claim(Workflow, ModelSQL, ModelView):
                     raise ClaimError(gettext(
                             'relief_subsidy.msg_claim_delete_sent',
                             claim=claim.rec_name))
+        elif external:
+            cls.check_workflow_fields(mode, claims, values)
+
+    @classmethod
+    def check_workflow_fields(cls, mode, claims, values=None):
+        """Refuse a user's call that does what the buttons and the payment
+        of the invoice do, or that changes a sent claim"""
+        for claim in claims:
+            if mode == 'create':
+                changed = [n for n, v in [
+                        ('state', claim.state != 'draft'),
+                        ('invoice', claim.invoice)] if v]
+            else:
+                changed = sorted(values.keys() & set(WORKFLOW_FIELDS))
+            if changed:
+                raise SubsidyAccessError(gettext(
+                        'relief_subsidy.msg_claim_workflow_field',
+                        claim=claim.rec_name,
+                        field=cls.__names__(changed[0])['field']))
+            if mode == 'write' and values and claim.state != 'draft':
+                raise SubsidyAccessError(gettext(
+                        'relief_subsidy.msg_claim_modify_sent',
+                        claim=claim.rec_name,
+                        state=claim.state_string))
 
     @classmethod
     @ModelView.button
@@ -214,16 +242,45 @@ class Claim(Workflow, ModelSQL, ModelView):
         ClaimLine = pool.get('relief.subsidy.claim.line')
         table = ClaimLine.__table__()
         cursor = Transaction().connection.cursor()
+        cls.lock_programs(claims)
         claims = [c for c in claims if c.state == 'draft']
         if not claims:
             return
         cursor.execute(*table.delete(
                 where=table.claim.in_([c.id for c in claims])))
         for claim in claims:
-            cursor.execute(*table.insert(
-                    [table.claim, table.subsidy_line, table.amount,
-                        table.create_uid, table.create_date],
-                    claim._unclaimed_query()))
+            try:
+                cursor.execute(*table.insert(
+                        [table.claim, table.subsidy_line, table.amount,
+                            table.create_uid, table.create_date],
+                        claim._unclaimed_query()))
+            except backend.DatabaseIntegrityError:
+                # A subsidy claimed (or removed) meanwhile by a transaction
+                # that did not lock the programme
+                raise ClaimError(gettext(
+                        'relief_subsidy.msg_claim_generate_concurrent',
+                        claim=claim.rec_name,
+                        program=claim.program.rec_name))
+
+    @classmethod
+    def lock_programs(cls, claims):
+        """Hold the rows of the claims' programmes until the end of the
+        transaction: of two transactions that claim subsidies of one
+        programme at the same time, the second waits for the first and runs
+        again, seeing what the first claimed (lock_rows).  The rows are
+        updated too: a transaction that began before the first committed
+        cannot lock them any more without running again."""
+        pool = Pool()
+        Program = pool.get('relief.subsidy.program')
+        table = Program.__table__()
+        cursor = Transaction().connection.cursor()
+        programs = sorted({c.program for c in claims}, key=lambda p: p.id)
+        if not programs:
+            return
+        where = table.id.in_([p.id for p in programs])
+        lock_rows(table, where, ', '.join(p.rec_name for p in programs))
+        cursor.execute(*table.update(
+                [table.consumed], [table.consumed], where=where))
 
     def _unclaimed_query(self):
         "SELECT the claim line values of the unclaimed subsidies"
@@ -248,6 +305,8 @@ class Claim(Workflow, ModelSQL, ModelView):
         "Invoice each claim to its payer and post the invoice"
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        # Invoice what no Generate Lines of the programme changes meanwhile
+        cls.lock_programs(claims)
         for claim in claims:
             if not claim.lines:
                 raise ClaimError(gettext(
@@ -354,7 +413,6 @@ class ClaimLine(ModelSQL, ModelView):
     "Subsidy Claim Line"
     __name__ = 'relief.subsidy.claim.line'
     __string__ = "Subsidy Claim Line"
-    __access__ = {'claim'}
     _company = {'company': Eval('_parent_claim', {}).get('company', -1)}
 
     claim = fields.Many2One(
@@ -379,6 +437,7 @@ class ClaimLine(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.__access__.add('claim')
         t = cls.__table__()
         # A subsidy is claimed at most once
         cls._sql_constraints += [
@@ -387,6 +446,29 @@ class ClaimLine(ModelSQL, ModelView):
             ]
         cls._sql_indexes.add(Index(t, (t.claim, Index.Equality())))
         cls._order = [('id', 'ASC')]
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        # Generate Lines makes them (in SQL): a user's call never does,
+        # whatever the claim lets them write.
+        if not external or not lines or (mode == 'write' and not values):
+            return
+        claim = lines[0].claim
+        if mode == 'create':
+            raise SubsidyAccessError(gettext(
+                    'relief_subsidy.msg_claim_line_create',
+                    claim=claim.rec_name))
+        elif mode == 'write':
+            raise SubsidyAccessError(gettext(
+                    'relief_subsidy.msg_claim_line_modify',
+                    claim=claim.rec_name,
+                    field=cls.__names__(sorted(values)[0])['field']))
+        else:
+            raise SubsidyAccessError(gettext(
+                    'relief_subsidy.msg_claim_line_delete',
+                    claim=claim.rec_name))
 
     def get_subsidy_field(self, name):
         value = getattr(self.subsidy_line, name)

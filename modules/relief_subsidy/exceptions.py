@@ -1,7 +1,7 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 from trytond.exceptions import UserError
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class ProgramError(ValidationError):
@@ -21,4 +21,10 @@ class ClaimError(ValidationError):
 
 class CouponError(UserError):
     "A coupon code that cannot be used"
+    pass
+
+
+class SubsidyAccessError(AccessError):
+    """A change that only the workflow makes: states, running totals,
+    subsidy and claim lines"""
     pass

@@ -14,7 +14,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
-from .exceptions import BudgetError, ProgramError
+from .exceptions import BudgetError, ProgramError, SubsidyAccessError
 
 # The figures of a programme that cannot be negative
 FIGURES = ['budget', 'unit_amount', 'member_price', 'floor_price',
@@ -246,8 +246,38 @@ class Program(Workflow, ModelSQL, ModelView):
     @classmethod
     def copy(cls, programs, default=None):
         default = default.copy() if default is not None else {}
+        default.setdefault('state', 'draft')
         default.setdefault('consumed', Decimal(0))
         return super().copy(programs, default=default)
+
+    @classmethod
+    def check_modification(cls, mode, programs, values=None, external=False):
+        super().check_modification(
+            mode, programs, values=values, external=external)
+        if not external:
+            return
+        # The buttons move the state and confirming sales the running total
+        # (in SQL); a user's call does neither.
+        if mode == 'create':
+            for program in programs:
+                if program.state != 'draft':
+                    cls._refuse_change(program, 'state')
+                if program.consumed:
+                    cls._refuse_change(program, 'consumed')
+        elif mode == 'write':
+            changed = sorted(values.keys() & {'state', 'consumed'})
+            if changed:
+                cls._refuse_change(programs[0], changed[0])
+
+    @classmethod
+    def _refuse_change(cls, program, name):
+        message = {
+            'state': 'relief_subsidy.msg_program_state',
+            'consumed': 'relief_subsidy.msg_program_consumed',
+            }[name]
+        raise SubsidyAccessError(gettext(message,
+                program=program.rec_name,
+                field=cls.__names__(name)['field']))
 
     @classmethod
     def validate_fields(cls, programs, field_names):
@@ -458,32 +488,36 @@ class Program(Workflow, ModelSQL, ModelView):
                             max(program.member_limit - total + amount, 0))))
 
 
-class ProgramUnion(ModelSQL):
-    "Subsidy Programme - Union"
-    __name__ = 'relief.subsidy.program-party.party'
+class _ProgramRelation:
+    "Who may change a programme may change what it subsidises"
+    __slots__ = ()
     program = fields.Many2One(
         'relief.subsidy.program', "Programme", required=True,
         ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('program')
+
+
+class ProgramUnion(_ProgramRelation, ModelSQL):
+    "Subsidy Programme - Union"
+    __name__ = 'relief.subsidy.program-party.party'
     union = fields.Many2One(
         'party.party', "Union", required=True, ondelete='CASCADE')
 
 
-class ProgramProduct(ModelSQL):
+class ProgramProduct(_ProgramRelation, ModelSQL):
     "Subsidy Programme - Product"
     __name__ = 'relief.subsidy.program-product.product'
-    program = fields.Many2One(
-        'relief.subsidy.program', "Programme", required=True,
-        ondelete='CASCADE')
     product = fields.Many2One(
         'product.product', "Product", required=True, ondelete='CASCADE')
 
 
-class ProgramCategory(ModelSQL):
+class ProgramCategory(_ProgramRelation, ModelSQL):
     "Subsidy Programme - Category"
     __name__ = 'relief.subsidy.program-product.category'
-    program = fields.Many2One(
-        'relief.subsidy.program', "Programme", required=True,
-        ondelete='CASCADE')
     category = fields.Many2One(
         'product.category', "Category", required=True, ondelete='CASCADE')
 

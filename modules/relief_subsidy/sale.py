@@ -18,7 +18,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .exceptions import CouponError
+from .exceptions import CouponError, SubsidyAccessError
 
 
 class Sale(metaclass=PoolMeta):
@@ -337,7 +337,6 @@ class SubsidyLine(ModelSQL, ModelView):
     "Subsidy Line"
     __name__ = 'relief.subsidy.line'
     __string__ = "Subsidy Line"
-    __access__ = {'sale'}
     _company = {'company': Eval('_parent_sale', {}).get('company', -1)}
 
     sale = fields.Many2One(
@@ -349,9 +348,10 @@ class SubsidyLine(ModelSQL, ModelView):
     program = fields.Many2One(
         'relief.subsidy.program', "Programme", required=True, readonly=True,
         ondelete='RESTRICT')
+    # With its programme: hidden from who may not read programmes
     payer = fields.Function(fields.Many2One(
             'party.party', "Payer",
-            context=_company),
+            context=_company, depends=['program']),
         'get_payer', searcher='search_payer')
     member = fields.Many2One(
         'party.party', "Customer", required=True, readonly=True,
@@ -389,6 +389,8 @@ class SubsidyLine(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # Who reads the sale reads its subsidies, by the sale's rules
+        cls.__access__.add('sale')
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.sale, Index.Equality())),
@@ -397,6 +399,30 @@ class SubsidyLine(ModelSQL, ModelView):
                     where=t.state.in_(['confirmed', 'cancelled'])),
                 })
         cls._order = [('sale', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        # Quoting, confirming, processing and putting the sale back to
+        # draft make and change them (in SQL or inside their buttons); a
+        # user's call never does, whatever the sale lets them write.
+        if not external or not lines or (mode == 'write' and not values):
+            return
+        line = lines[0]
+        if mode == 'create':
+            raise SubsidyAccessError(gettext(
+                    'relief_subsidy.msg_subsidy_line_create',
+                    sale=line.sale.rec_name))
+        elif mode == 'write':
+            raise SubsidyAccessError(gettext(
+                    'relief_subsidy.msg_subsidy_line_modify',
+                    line=line.rec_name,
+                    field=cls.__names__(sorted(values)[0])['field']))
+        else:
+            raise SubsidyAccessError(gettext(
+                    'relief_subsidy.msg_subsidy_line_delete',
+                    line=line.rec_name))
 
     def get_payer(self, name):
         return self.program.payer.id
