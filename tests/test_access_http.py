@@ -201,7 +201,7 @@ def test_subsidy_relations_closed(clients):
     for login in ["accountant", "backoffice"]:
         client = clients[login]
         refused(client, "relief.subsidy.program-party.party", "create",
-            [{"program": program, "party": union}])
+            [{"program": program, "union": union}])
         refused(client, "relief.subsidy.program-product.product", "create",
             [{"program": program, "product": product}])
 

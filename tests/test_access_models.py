@@ -114,14 +114,20 @@ def open_models(pool):
 @pytest.fixture(scope='module')
 def pool():
     from trytond.pool import Pool
+    from trytond.tests.test_tryton import drop_db
     from trytond.transaction import Transaction
 
+    # A database left by an earlier run holds the modules as they were then
+    drop_db(DATABASE)
     activate(MODULES, DATABASE)
-    with Transaction().start(DATABASE, 0, readonly=False) as transaction:
-        try:
-            yield Pool()
-        finally:
-            transaction.rollback()
+    try:
+        with Transaction().start(DATABASE, 0) as transaction:
+            try:
+                yield Pool()
+            finally:
+                transaction.rollback()
+    finally:
+        drop_db(DATABASE)
 
 
 def test_default_deny(pool):

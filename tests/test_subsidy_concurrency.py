@@ -7,11 +7,11 @@ database (the distributor, a member, a programme paying 13 CNY per box of
 kiwis within a budget of exactly 100 boxes, and 120 quoted member orders of
 one box each) and commits it; then 8 spawned OS processes open the database
 with proteus, as users would, wait on a barrier and each confirm their 15
-orders.  Each confirmation first updates the programme's row
-(Program.consume): the others wait for it and then fail with a
-serialization error, which trytond's dispatcher answers by running the call
-again ([database] retry; here the worker confirms again, as proteus does not
-retry); run again, a confirmation sees what the others consumed.  Exactly
+orders.  Each confirmation first locks the programme's row
+(Program.consume, relief.totals.lock_rows): the others wait for it to end
+and run again (proteus, like trytond's dispatcher, runs the call again on
+the TransactionError lock_rows raises); run again, a confirmation sees what
+the others consumed.  Exactly
 100 orders are confirmed, the 20 others are refused with the programme and
 what is left, and the programme's running total, the subsidy lines and the
 sales agree."""

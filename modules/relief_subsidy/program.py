@@ -8,7 +8,7 @@ from sql import Literal
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
-from trytond.modules.relief.totals import add_amounts
+from trytond.modules.relief.totals import add_amounts, lock_rows
 from trytond.modules.relief_union.party import LEVELS
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
@@ -423,11 +423,11 @@ class Program(Workflow, ModelSQL, ModelView):
         """Add (sign=-1: remove) subsidy lines to the running totals and
         refuse, when adding, totals beyond a budget or a member's limit.
 
-        The programmes' rows are updated first: of two transactions that
-        confirm sales of one programme at the same time, the second waits
-        for the first and, once the first is committed, fails with a
-        serialization error (PostgreSQL's repeatable read) and is run
-        again by trytond, this time seeing what the first consumed."""
+        The programmes' rows are locked first (lock_rows): of two
+        transactions that confirm sales of one programme at the same time,
+        the second waits for the first to end and is run again, this time
+        seeing what the first consumed; the programme's lock also covers
+        its members' totals."""
         pool = Pool()
         Consumption = pool.get('relief.subsidy.consumption')
         by_program = defaultdict(Decimal)
@@ -441,6 +441,8 @@ class Program(Workflow, ModelSQL, ModelView):
         if not by_program:
             return
         table = cls.__table__()
+        lock_rows(table, table.id.in_(sorted(p.id for p in by_program)),
+            ', '.join(sorted(p.rec_name for p in by_program)))
         transaction = Transaction()
         cursor = transaction.connection.cursor()
         consumed = {}
