@@ -13,6 +13,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.product import price_digits, round_price
+from trytond.modules.relief_union.ir import ExportRulesMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -333,7 +334,7 @@ class Line(metaclass=PoolMeta):
         return super().copy(lines, default=default)
 
 
-class SubsidyLine(ModelSQL, ModelView):
+class SubsidyLine(ExportRulesMixin, ModelSQL, ModelView):
     "Subsidy Line"
     __name__ = 'relief.subsidy.line'
     __string__ = "Subsidy Line"
