@@ -62,6 +62,13 @@ UNREACHABLE = {
     ('help', 'stock.shipment.out.return,reference',
         "The external identifier for the production."): _OUTDATED,
     }
+# Gaps that come and go: the help of the internal shipment's reference is
+# stock's (translated) or production's outdated one (see _OUTDATED) as the
+# modules happen to register; not checked either way.
+VARYING = {
+    ('help', 'stock.shipment.internal,reference',
+        "The external identifier for the production."),
+    }
 
 # English texts kept as they are in Chinese, and why: {source: reason}
 _NAME = "a name or an abbreviation Chinese users write in Latin letters"
@@ -221,7 +228,7 @@ def _report(found):
 def test_official_modules_translated(pool):
     "Every text of the official modules has a Chinese translation"
     found = {k: w for k, w in gaps(pool).items()
-        if (k[0], k[1], k[3]) not in UNREACHABLE}
+        if (k[0], k[1], k[3]) not in set(UNREACHABLE) | VARYING}
     assert not found, _report(found)
 
 
