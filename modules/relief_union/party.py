@@ -355,9 +355,11 @@ class Party(ExportRulesMixin, metaclass=PoolMeta):
     @classmethod
     def copy(cls, parties, default=None):
         default = default.copy() if default is not None else {}
+        # Tryton resets the nested-set columns itself (and refuses them
+        # as defaults); the member number is unique, so it is not copied,
+        # nor are the unions below: a copy is a new union, not a subtree.
         default.setdefault('member_number')
-        default.setdefault('union_left')
-        default.setdefault('union_right')
+        default.setdefault('union_children')
         return super().copy(parties, default=default)
 
 
