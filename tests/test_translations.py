@@ -45,30 +45,13 @@ EXCLUDED = {
 
 # Texts shown in English because no override can reach them, and why:
 # {(type, name, source): reason}.  Each must still be a gap
-# (test_unreachable_is_current): remove it once it is translated.
-_OUTDATED = ("the official zh_CN.po has this help with an outdated msgid; an "
-    "override changes the value, never the msgid, so Tryton (which matches "
-    "the current English text) does not find it; it needs a plain entry "
-    "(no module suffix) in a relief module's locale/zh_CN.po")
-UNREACHABLE = {
-    ('help', 'production,number',
-        "The main identifier for the production."): _OUTDATED,
-    ('help', 'stock.shipment.in,reference',
-        "The external identifier for the production."): _OUTDATED,
-    ('help', 'stock.shipment.in.return,reference',
-        "The external identifier for the production."): _OUTDATED,
-    ('help', 'stock.shipment.out,reference',
-        "The external identifier for the production."): _OUTDATED,
-    ('help', 'stock.shipment.out.return,reference',
-        "The external identifier for the production."): _OUTDATED,
-    }
-# Gaps that come and go: the help of the internal shipment's reference is
-# stock's (translated) or production's outdated one (see _OUTDATED) as the
-# modules happen to register; not checked either way.
-VARYING = {
-    ('help', 'stock.shipment.internal,reference',
-        "The external identifier for the production."),
-    }
+# (test_unreachable_is_current): remove it once it is translated.  (The
+# helps that production rewrites with an outdated msgid are reached by plain
+# entries in relief_trace's zh_CN.po.)
+UNREACHABLE = {}
+# Gaps that come and go as the modules happen to register, and why:
+# {(type, name, source)}, not checked either way.
+VARYING = set()
 
 # English texts kept as they are in Chinese, and why: {source: reason}
 _NAME = "a name or an abbreviation Chinese users write in Latin letters"
