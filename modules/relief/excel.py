@@ -4,12 +4,23 @@
 
 A Layout declares a sheet once: its title, header lines, columns and footer
 lines.  read_workbook() validates a whole sheet and returns its rows only if
-every row is valid, otherwise it raises ExcelError listing every problem.
-write_workbook() exports rows in the official layout.
+every row is valid, otherwise it raises ExcelError listing every problem;
+given an errors list it adds the problems to it instead, so that the caller
+adds its own (unknown names, ...) and reports all of them in one pass with
+raise_errors().  write_workbook() exports rows in the official layout.
+
+The work and memory are bounded whatever the file: its size and unpacked
+size are checked before parsing, the sheet is streamed (read_only), reading
+stops at the row limit, a row is read up to MAX_COLUMNS cells and a cell is
+refused beyond its column's size, quoted in messages by its first QUOTE
+characters only.
 """
 import datetime as dt
+import difflib
 import math
+import re
 import unicodedata
+import zipfile
 from decimal import Decimal
 from io import BytesIO
 from itertools import chain, islice
@@ -26,19 +37,51 @@ from trytond.transaction import Transaction
 from .exceptions import ExcelError
 
 __all__ = [
-    'Column', 'Layout', 'read_workbook', 'update_record', 'write_workbook']
+    'Column', 'Layout', 'read_workbook', 'raise_errors', 'quote', 'suggest',
+    'update_record', 'write_workbook', 'format_quantity']
 
 MAX_ERRORS = 100
 HEADER_SEARCH = 10
+# Cells read of each row: the official forms have 8 columns
+MAX_COLUMNS = 64
+# Characters of a value quoted in a message
+QUOTE = 30
+# Default most characters of a text cell
+CHAR_SIZE = 200
+# The data ends after so many blank rows in a row (formatted empty rows)
+BLANK_ROWS = 1000
+# The unpacked parts of a workbook may be this many times its size limit
+UNPACKED_RATIO = 4
 # Excel evaluates cells starting with these as formulas (OWASP CSV injection)
 FORMULA_PREFIXES = ('=', '+', '-', '@', '\t', '\r')
 TYPE_ERRORS = {
-    'integer': 'msg_excel_not_integer',
-    'numeric': 'msg_excel_not_number',
-    'date': 'msg_excel_not_date',
+    'integer': 'relief.msg_excel_not_integer',
+    'numeric': 'relief.msg_excel_not_number',
+    'quantity': 'relief.msg_excel_not_quantity',
+    'date': 'relief.msg_excel_not_date',
+    'phone': 'relief.msg_excel_not_phone',
     }
+# A quantity: a number, 万 for 10,000 and a unit ("500吨", "1.5万公斤")
+QUANTITY_RE = re.compile(
+    r'^([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(万)?\s*([^\d\s].{0,9})?$')
+# Chinese phone numbers: mobile (11 digits) or landline with its area code
+# (0 and 2-3 digits) and an optional extension, with or without +86
+MOBILE_RE = re.compile(r'^(?:(?:\+|00)86)?1[3-9]\d{9}$')
+LANDLINE_RE = re.compile(
+    r'^(?:(?:(?:\+|00)86-?0?|0)[1-9]\d{1,2}-?\d{7,8}|[48]00-?\d{3}-?\d{4})'
+    r'(?:(?:-|转|ext\.?|x|#)\d{1,6})?$', re.IGNORECASE)
+PHONE_SEPARATORS = re.compile(r'[/、,，;；]')
 _THIN = Side(style='thin')
 BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+class CellError(ValueError):
+    "A cell value refused with a message other than its type's"
+
+    def __init__(self, message, **params):
+        super().__init__(message)
+        self.message = message
+        self.params = params
 
 
 class Column:
@@ -46,26 +89,56 @@ class Column:
 
     def __init__(
             self, name, string, type='char', required=False, key=False,
-            minimum=None, width=None):
-        assert type in {'char', 'integer', 'numeric', 'date'}, type
+            minimum=None, maximum=None, digits=None, size=None, width=None):
+        assert type in {
+            'char', 'integer', 'numeric', 'quantity', 'date', 'phone'}, type
         self.name = name
         self.string = string
         self.type = type
         self.required = required
         self.key = key
         self.minimum = minimum
+        if maximum is None and type == 'integer':
+            # The database's integers
+            maximum = 2 ** 31 - 1
+        elif maximum is None and type in {'numeric', 'quantity'}:
+            maximum = 10 ** 12
+        self.maximum = maximum
+        self.digits = digits
+        self.size = size or CHAR_SIZE
         self.width = width
 
     def convert(self, value):
         "Return the cell value as a Python value or raise ValueError"
         if isinstance(value, str):
-            value = _unquote(value).strip()
-            if self.type in {'integer', 'numeric'}:
+            if len(value) > self.size:
+                raise CellError(
+                    'relief.msg_excel_too_long', size=self.size)
+            value = value.strip()
+            if self.type in {'integer', 'numeric', 'quantity', 'phone'}:
                 # Fold full-width digits and drop thousands separators
-                value = unicodedata.normalize('NFKC', value).replace(',', '')
+                value = unicodedata.normalize('NFKC', value)
+                if self.type != 'phone':
+                    value = value.replace(',', '')
         if value is None or value == '':
             return None
-        return getattr(self, '_convert_' + self.type)(value)
+        value = getattr(self, '_convert_' + self.type)(value)
+        self._check_range(
+            value[0] if self.type == 'quantity' else value)
+        return value
+
+    def _check_range(self, value):
+        if not isinstance(value, (int, Decimal)):
+            return
+        if self.minimum is not None and value < self.minimum:
+            raise CellError(
+                'relief.msg_excel_below_minimum', minimum=self.minimum)
+        if self.maximum is not None and value > self.maximum:
+            raise CellError(
+                'relief.msg_excel_above_maximum', maximum=self.maximum)
+        if (self.digits is not None and isinstance(value, Decimal)
+                and value.as_tuple().exponent < -self.digits):
+            raise CellError('relief.msg_excel_digits', digits=self.digits)
 
     def _convert_char(self, value):
         if isinstance(value, float) and value.is_integer():
@@ -76,6 +149,8 @@ class Column:
         value = self._convert_numeric(value)
         if value != value.to_integral_value():
             raise ValueError(value)
+        # Before int(): 1E+999999999 is an integral Decimal
+        self._check_range(value)
         return int(value)
 
     def _convert_numeric(self, value):
@@ -91,7 +166,25 @@ class Column:
             raise ValueError(value)
         if not value.is_finite():
             raise ValueError(value)
+        if value == value.to_integral_value() and abs(value) < 10 ** 15:
+            # 1E+3 and 1000.00 are 1000
+            value = value.quantize(1)
+        else:
+            value = value.normalize()
         return value
+
+    def _convert_quantity(self, value):
+        "Return the quantity and its unit (None if not written)"
+        if not isinstance(value, str):
+            return self._convert_numeric(value), None
+        match = QUANTITY_RE.match(value)
+        if not match:
+            raise ValueError(value)
+        number, ten_thousand, unit = match.groups()
+        number = self._convert_numeric(number)
+        if ten_thousand:
+            number = self._convert_numeric(number * 10000)
+        return number, (unit or '').strip() or None
 
     def _convert_date(self, value):
         if isinstance(value, dt.datetime):
@@ -102,6 +195,20 @@ class Column:
             value = value.replace('/', '-').replace('.', '-')
             return dt.datetime.strptime(value, '%Y-%m-%d').date()
         raise ValueError(value)
+
+    def _convert_phone(self, value):
+        "Return the numbers as written if each is a Chinese phone number"
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValueError(value)
+        for number in PHONE_SEPARATORS.split(value):
+            number = re.sub(r'[\s()（）]', '', number)
+            if not (MOBILE_RE.match(number) or LANDLINE_RE.match(number)):
+                raise ValueError(value)
+        return value
 
 
 class Layout:
@@ -118,41 +225,68 @@ class Layout:
 
 
 def read_workbook(
-        data, layout, filename=None, max_rows=None, max_size=None):
-    "Return the data rows of the sheet as dictionaries or raise ExcelError"
+        data, layout, filename=None, max_rows=None, max_size=None,
+        errors=None, lines=None):
+    """Return the data rows of the sheet as dictionaries or raise ExcelError
+
+    With errors, a list, the problems of the rows are added to it and the
+    rows returned (without the values refused) for the caller to check more
+    and call raise_errors().  With lines, a list, the texts above the header
+    row (title, header lines) are added to it."""
     max_rows, max_size = _limits(max_rows, max_size)
-    errors = []
-    if max_size and len(data) > max_size * 1024:
-        _raise(filename, [('msg_excel_too_large', {
-                        'size': math.ceil(len(data) / 1024),
-                        'limit': max_size,
-                        })])
+    own = errors is None
+    if own:
+        errors = []
+    _check_file(data, filename, max_size)
     try:
         workbook = load_workbook(
             BytesIO(data), read_only=True, data_only=False)
     except Exception:
         # openpyxl fails in many ways on what is not a valid .xlsx
-        _raise(filename, [('msg_excel_not_xlsx', {})])
+        raise_errors([('relief.msg_excel_not_xlsx', {})], filename)
     try:
         sheet = _get_sheet(workbook, layout, filename)
         # Some producers write a wrong dimension, which would truncate rows
         sheet.reset_dimensions()
-        rows = enumerate(sheet.iter_rows(), 1)
+        rows = enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), 1)
         top = list(islice(rows, HEADER_SEARCH))
         header_row, indexes = _read_header(sheet, top, layout, errors)
         if header_row is None:
-            _raise(filename, errors)
+            raise_errors(errors, filename)
+        if lines is not None:
+            lines.extend(_lines(top[:header_row - 1]))
         result = _read_rows(
             sheet, chain(top[header_row:], rows), layout, indexes, max_rows,
             errors)
         if not result and not errors:
-            errors.append(('msg_excel_empty', {
+            errors.append(('relief.msg_excel_empty', {
                         'sheet': sheet.title, 'row': header_row}))
     finally:
         workbook.close()
-    if errors:
-        _raise(filename, errors)
+    if own:
+        raise_errors(errors, filename)
     return result
+
+
+def _check_file(data, filename, max_size):
+    "Refuse a file too large, packed or unpacked, before parsing it"
+    if max_size and len(data) > max_size * 1024:
+        raise_errors([('relief.msg_excel_too_large', {
+                        'size': math.ceil(len(data) / 1024),
+                        'limit': max_size,
+                        })], filename)
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            # The sizes of the central directory bound what zipfile unpacks
+            unpacked = sum(i.file_size for i in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
+        raise_errors([('relief.msg_excel_not_xlsx', {})], filename)
+    if max_size and unpacked > max_size * 1024 * UNPACKED_RATIO:
+        # A cell of 300 MiB packs into 300 KiB
+        raise_errors([('relief.msg_excel_too_large_unpacked', {
+                        'size': math.ceil(unpacked / 1024),
+                        'limit': max_size * UNPACKED_RATIO,
+                        })], filename)
 
 
 def _limits(max_rows, max_size):
@@ -168,43 +302,66 @@ def _limits(max_rows, max_size):
     return max_rows, max_size
 
 
-def _raise(filename, errors):
-    "Raise ExcelError with a summary and the first errors"
+def raise_errors(errors, filename=None):
+    """Raise ExcelError with a summary and the first errors if any
+
+    An error is a message id and its parameters."""
+    if not errors:
+        return
     lines = [
-        gettext('relief.' + id_, **params)
-        for id_, params in errors[:MAX_ERRORS]]
+        gettext(id_, **params) for id_, params in errors[:MAX_ERRORS]]
     if len(errors) > MAX_ERRORS:
         lines.append(gettext(
                 'relief.msg_excel_more_errors',
                 count=len(errors) - MAX_ERRORS))
     if filename:
         summary = gettext(
-            'relief.msg_excel_errors', filename=filename, count=len(errors))
+            'relief.msg_excel_errors', filename=quote(filename),
+            count=len(errors))
     else:
         summary = gettext(
             'relief.msg_excel_errors_workbook', count=len(errors))
     raise ExcelError('\n'.join([summary] + lines))
 
 
+def quote(value, length=QUOTE):
+    "Return value as text short enough to quote in a message"
+    value = '' if value is None else str(value)
+    value = ' '.join(value[:length * 4].split())
+    if len(value) > length:
+        value = value[:length] + '…'
+    return value
+
+
+def suggest(value, names):
+    "Return the hint naming the closest of names to value, or ''"
+    matches = difflib.get_close_matches(
+        str(value)[:QUOTE * 2], list(names), n=1, cutoff=0.5)
+    if matches:
+        return gettext('relief.msg_excel_did_you_mean', name=matches[0])
+    return ''
+
+
 def _join(items):
     "Return items as a list in the user's language"
-    return gettext('relief.msg_excel_list_separator').join(map(str, items))
+    return gettext('relief.msg_excel_list_separator').join(
+        quote(i) for i in items)
 
 
 def _normalize(text):
     "Return text to compare labels whatever the spaces and full-width forms"
-    return ''.join(unicodedata.normalize('NFKC', str(text)).split())
-
-
-def _unquote(value):
-    "Return value without the quote write_workbook adds against formulas"
-    if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
-        return value[1:]
-    return value
+    return ''.join(unicodedata.normalize('NFKC', str(text)[:200]).split())
 
 
 def _blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _lines(rows):
+    "Return the texts of the cells of rows"
+    return [
+        str(c.value)[:CHAR_SIZE] for _, cells in rows for c in cells
+        if isinstance(c.value, str) and c.value.strip()]
 
 
 def _get_sheet(workbook, layout, filename):
@@ -212,10 +369,10 @@ def _get_sheet(workbook, layout, filename):
     if layout.sheet is None:
         return workbook.worksheets[0]
     if layout.sheet not in workbook.sheetnames:
-        _raise(filename, [('msg_excel_sheet_missing', {
+        raise_errors([('relief.msg_excel_sheet_missing', {
                         'sheet': layout.sheet,
-                        'sheets': _join(workbook.sheetnames),
-                        })])
+                        'sheets': _join(workbook.sheetnames[:20]),
+                        })], filename)
     return workbook[layout.sheet]
 
 
@@ -227,16 +384,17 @@ def _read_header(sheet, top, layout, errors):
         return sum(_normalize(c.value) in labels
             for c in cells if not _blank(c.value))
     scores = [score(cells) for _, cells in top]
+    title = quote(sheet.title)
     if not any(scores):
-        errors.append(('msg_excel_header_missing', {
-                    'sheet': sheet.title,
+        errors.append(('relief.msg_excel_header_missing', {
+                    'sheet': title,
                     'rows': HEADER_SEARCH,
                     'columns': _join(c.string for c in layout.columns),
                     }))
         return None, None
     header_row = scores.index(max(scores)) + 1
     indexes, unknown = {}, []
-    params = {'sheet': sheet.title, 'row': header_row}
+    params = {'sheet': title, 'row': header_row}
     for index, cell in enumerate(top[header_row - 1][1]):
         if _blank(cell.value):
             continue
@@ -244,17 +402,17 @@ def _read_header(sheet, top, layout, errors):
         if not column:
             unknown.append(str(cell.value).strip())
         elif column.name in indexes:
-            errors.append(('msg_excel_column_duplicate',
+            errors.append(('relief.msg_excel_column_duplicate',
                     dict(params, column=column.string)))
         else:
             indexes[column.name] = index
     missing = [c.string for c in layout.columns if c.name not in indexes]
     if missing:
-        errors.append(('msg_excel_columns_missing',
+        errors.append(('relief.msg_excel_columns_missing',
                 dict(params, columns=_join(missing))))
     if unknown:
-        errors.append(('msg_excel_columns_unknown',
-                dict(params, columns=_join(unknown))))
+        errors.append(('relief.msg_excel_columns_unknown',
+                dict(params, columns=_join(unknown[:10]))))
     return header_row, indexes
 
 
@@ -263,25 +421,31 @@ def _read_rows(sheet, rows, layout, indexes, max_rows, errors):
     footers = tuple(filter(None, (
                 _normalize(f).rstrip(':') for f in layout.footer_lines)))
     keys = [c for c in layout.columns if c.key and c.name in indexes]
-    seen, result, count = {}, [], 0
+    seen, result, blanks = {}, [], 0
+    title = quote(sheet.title)
     for number, cells in rows:
         values = [c.value for c in cells if not _blank(c.value)]
         if not values:
+            blanks += 1
+            if blanks > BLANK_ROWS:
+                break
             continue
+        blanks = 0
         if (footers and isinstance(values[0], str)
                 and _normalize(values[0]).startswith(footers)):
             break
-        count += 1
-        if max_rows and count > max_rows:
-            # Only count the rows to tell how many there are
-            continue
+        if max_rows and len(result) >= max_rows:
+            # Stop here: counting the rows would read the whole file
+            errors.append(('relief.msg_excel_too_many_rows', {
+                        'sheet': title, 'row': number, 'limit': max_rows}))
+            break
         row = _read_row(sheet, number, cells, layout, indexes, errors)
         result.append(row)
         key = tuple(row.get(c.name) for c in keys)
         if keys and any(v is not None for v in key):
             if key in seen:
-                errors.append(('msg_excel_duplicate', {
-                            'sheet': sheet.title,
+                errors.append(('relief.msg_excel_duplicate', {
+                            'sheet': title,
                             'first': seen[key],
                             'row': number,
                             'columns': _join(c.string for c in keys),
@@ -289,9 +453,6 @@ def _read_rows(sheet, rows, layout, indexes, max_rows, errors):
                             }))
             else:
                 seen[key] = number
-    if max_rows and count > max_rows:
-        errors.append(('msg_excel_too_many_rows', {
-                    'sheet': sheet.title, 'count': count, 'limit': max_rows}))
     return result
 
 
@@ -304,24 +465,32 @@ def _read_row(sheet, number, cells, layout, indexes, errors):
         index = indexes[column.name]
         cell = cells[index] if index < len(cells) else None
         value = cell.value if cell is not None else None
-        params = {'sheet': sheet.title, 'row': number, 'column': column.string}
+        params = {
+            'sheet': quote(sheet.title), 'row': number,
+            'column': column.string}
         if cell is not None and cell.data_type == 'f':
             # An array formula is an object holding its text
             formula = getattr(value, 'text', value)
-            errors.append(('msg_excel_formula', dict(params, formula=formula)))
+            errors.append(('relief.msg_excel_formula',
+                    dict(params, formula=quote(formula))))
+            row['_error'] = True
             continue
         try:
             value = column.convert(value)
-        except (ValueError, TypeError):
-            errors.append(
-                (TYPE_ERRORS[column.type], dict(params, value=value)))
+        except CellError as error:
+            errors.append((error.message,
+                    dict(params, value=quote(value), **error.params)))
+            row['_error'] = True
+            continue
+        except (ValueError, TypeError, ArithmeticError):
+            errors.append((TYPE_ERRORS.get(
+                        column.type, 'relief.msg_excel_not_number'),
+                    dict(params, value=quote(value))))
+            row['_error'] = True
             continue
         if value is None and column.required:
-            errors.append(('msg_excel_required', params))
-        elif (value is not None and column.minimum is not None
-                and value < column.minimum):
-            errors.append(('msg_excel_below_minimum',
-                    dict(params, value=value, minimum=column.minimum)))
+            errors.append(('relief.msg_excel_required', params))
+            row['_error'] = True
         row[column.name] = value
     return row
 
@@ -332,6 +501,14 @@ def update_record(record, **values):
     for name, value in changed.items():
         setattr(record, name, value)
     return bool(changed)
+
+
+def format_quantity(quantity, unit):
+    "Return quantity and unit as written in a form: 500吨"
+    if quantity is None:
+        return None
+    text = format(Decimal(quantity).normalize(), 'f')
+    return text + (unit or '')
 
 
 def write_workbook(layout, rows, header_lines=None, footer_lines=None):
@@ -345,20 +522,20 @@ def write_workbook(layout, rows, header_lines=None, footer_lines=None):
     sheet.title = layout.sheet or 'Sheet1'
     columns = layout.columns
     if layout.title:
-        sheet.append([_safe(layout.title)])
+        _set(sheet.cell(1, 1), layout.title)
         sheet.merge_cells(
             start_row=1, end_row=1, start_column=1, end_column=len(columns))
         sheet['A1'].font = Font(bold=True, size=16)
         sheet['A1'].alignment = Alignment(
             horizontal='center', vertical='center')
         sheet.row_dimensions[1].height = 30
-    for line in header_lines:
-        sheet.append([_safe(line)])
+    for offset, line in enumerate(header_lines, 2 if layout.title else 1):
+        _set(sheet.cell(offset, 1), line)
     header = len(header_lines) + (2 if layout.title else 1)
     # Long headers wrap so they count less in the widths
     widths = [min(_width(c.string), 16) for c in columns]
     for index, column in enumerate(columns, 1):
-        cell = sheet.cell(header, index, _safe(column.string))
+        cell = _set(sheet.cell(header, index), column.string)
         cell.font = Font(bold=True)
         cell.border = BORDER
         cell.alignment = Alignment(
@@ -370,13 +547,13 @@ def write_workbook(layout, rows, header_lines=None, footer_lines=None):
             value = row.get(column.name)
             if value is None and column.name == 'sequence':
                 value = number
-            cell = sheet.cell(last, index, _safe(value))
+            cell = _set(sheet.cell(last, index), value)
             cell.border = BORDER
             if column.type == 'date':
                 cell.number_format = 'yyyy-mm-dd'
             widths[index - 1] = max(widths[index - 1], _width(value))
     for offset, line in enumerate(footer_lines, 2):
-        sheet.cell(last + offset, 1, _safe(line))
+        _set(sheet.cell(last + offset, 1), line)
     for index, (column, width) in enumerate(zip(columns, widths), 1):
         sheet.column_dimensions[get_column_letter(index)].width = (
             column.width or min(max(width + 2, 6), 40))
@@ -386,13 +563,17 @@ def write_workbook(layout, rows, header_lines=None, footer_lines=None):
     return data.getvalue()
 
 
-def _safe(value):
-    "Return value so that Excel shows it as text and never runs it"
+def _set(cell, value):
+    """Set value on cell so that Excel shows it as text and never runs it:
+    a text that Excel would take for a formula is a text cell with the
+    quote prefix (as typed with a leading apostrophe), read back as is"""
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub('', value)
-        if value.startswith(FORMULA_PREFIXES):
-            value = "'" + value
-    return value
+    cell.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        cell.data_type = 's'
+        cell.quotePrefix = True
+    return cell
 
 
 def _width(value):
@@ -403,4 +584,4 @@ def _width(value):
         return 10
     return sum(
         2 if unicodedata.east_asian_width(c) in 'WF' else 1
-        for c in str(value))
+        for c in str(value)[:100])

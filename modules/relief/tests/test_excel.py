@@ -138,7 +138,7 @@ class ExcelTestCase(TestCase):
         config.save()
 
         self.assertExcelError(
-            workbook(GOOD), 'has 2 data rows', 'limit of 1.')
+            workbook(GOOD), 'more than 1 data rows', 'stopped at row 5.')
 
     @with_transaction()
     def test_sheet_missing(self):
@@ -238,7 +238,8 @@ class ExcelTestCase(TestCase):
         rows = [[i, "紫阳县", "茶业", str(i), 1, 1] for i in range(1, 6)]
 
         self.assertExcelError(
-            workbook(rows), 'has 5 data rows, more than the limit of 3.',
+            workbook(rows), 'more than 3 data rows (the limit): '
+            'reading stopped at row 7.',
             max_rows=3)
 
     @with_transaction()
@@ -315,11 +316,15 @@ class ExcelTestCase(TestCase):
         sheet = load_workbook(BytesIO(data))['附件2']
         self.assertEqual(
             [c.value for c in sheet[4]][1:8],
-            ["'=HYPERLINK(\"http://x\")", "'+1", "'-1", -1.5, 3,
-                "'@SUM(A1)", "'\tx"])
+            ["=HYPERLINK(\"http://x\")", "+1", "-1", -1.5, 3,
+                "@SUM(A1)", "\tx"])
         self.assertEqual(
             [c.data_type for c in sheet[4]][1:8],
             ['s', 's', 's', 'n', 'n', 's', 's'])
+        # Text cells as typed with an apostrophe in Excel, never shown
+        self.assertEqual(
+            [c.quotePrefix for c in sheet[4]][1:8],
+            [True, True, True, False, False, True, True])
 
     @with_transaction()
     def test_round_trip(self):
