@@ -25,10 +25,12 @@ from decimal import Decimal
 from io import BytesIO
 from itertools import chain, islice
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from trytond.i18n import gettext
 from trytond.pool import Pool
@@ -63,7 +65,7 @@ TYPE_ERRORS = {
     }
 # A quantity: a number, 万 for 10,000 and a unit ("500吨", "1.5万公斤")
 QUANTITY_RE = re.compile(
-    r'^([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(万)?\s*([^\d\s].{0,9})?$')
+    r'^([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(万)?\s*([^\d\s.][^\d]{0,9})?$')
 # Chinese phone numbers: mobile (11 digits) or landline with its area code
 # (0 and 2-3 digits) and an optional extension, with or without +86
 MOBILE_RE = re.compile(r'^(?:(?:\+|00)86)?1[3-9]\d{9}$')
@@ -239,15 +241,12 @@ def read_workbook(
         errors = []
     _check_file(data, filename, max_size)
     try:
-        workbook = load_workbook(
-            BytesIO(data), read_only=True, data_only=False)
+        workbook = _load(data)
     except Exception:
         # openpyxl fails in many ways on what is not a valid .xlsx
         raise_errors([('relief.msg_excel_not_xlsx', {})], filename)
     try:
         sheet = _get_sheet(workbook, layout, filename)
-        # Some producers write a wrong dimension, which would truncate rows
-        sheet.reset_dimensions()
         rows = enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), 1)
         top = list(islice(rows, HEADER_SEARCH))
         header_row, indexes = _read_header(sheet, top, layout, errors)
@@ -266,6 +265,37 @@ def read_workbook(
     if own:
         raise_errors(errors, filename)
     return result
+
+
+class _Sheet(ReadOnlyWorksheet):
+    "A streamed sheet that is not read to the end to find its dimensions"
+
+    def _get_size(self):
+        # openpyxl parses the whole sheet when it has no <dimension>; the
+        # dimensions are not used (a wrong one would truncate rows)
+        self._min_row = self._min_column = 1
+        self._max_row = self._max_column = None
+
+
+class _Reader(ExcelReader):
+    "Read a workbook's sheets as _Sheet"
+
+    def read_worksheets(self):
+        for sheet, rel in self.parser.find_sheets():
+            if (rel.target not in self.valid_files
+                    or 'chartsheet' in rel.Type):
+                continue
+            worksheet = _Sheet(
+                self.wb, sheet.name, rel.target, self.shared_strings)
+            worksheet.sheet_state = sheet.state
+            self.wb._sheets.append(worksheet)
+
+
+def _load(data):
+    "Return the workbook of data opened for streaming"
+    reader = _Reader(BytesIO(data), read_only=True, data_only=False)
+    reader.read()
+    return reader.wb
 
 
 def _check_file(data, filename, max_size):

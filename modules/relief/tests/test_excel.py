@@ -10,8 +10,10 @@ from xml.etree import ElementTree
 import polib
 from openpyxl import Workbook, load_workbook
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
 from trytond.modules.relief.excel import (
-    Column, Layout, read_workbook, write_workbook)
+    Column, Layout, raise_errors, read_workbook, suggest, write_workbook)
 from trytond.modules.relief.exceptions import ExcelError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
@@ -358,3 +360,216 @@ class ExcelTestCase(TestCase):
             self.assertEqual(
                 sorted(re.findall(r'%\(\w+\)s', entry.msgstr)),
                 sorted(re.findall(r'%\(\w+\)s', text)), id_)
+
+
+QUANTITY = Column('output', "扶贫产品产量", type='quantity', minimum=0,
+    digits=2)
+PHONE = Column('phone', "联系方式", type='phone')
+
+
+class ExcelRulesTestCase(TestCase):
+    "Test the toolkit's rules on values and bounds"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('relief')
+
+    def read(self, values, column, **kwargs):
+        "Return the values read in column or the error lines"
+        book = Workbook()
+        book.active.append([column.string])
+        for value in values:
+            book.active.append([value])
+        errors = []
+        rows = read_workbook(
+            save(book), Layout([column]), errors=errors, **kwargs)
+        return [r.get(column.name) for r in rows], errors
+
+    @with_transaction()
+    def test_quantity(self):
+        "Read quantities with their unit, 万 being 10,000"
+        values, errors = self.read(
+            ["500吨", "20000箱", "3万斤", "1.5万公斤", " 2 袋", 12.5, "７万",
+                "1,200kg"], QUANTITY)
+
+        self.assertEqual(errors, [])
+        self.assertEqual(values, [
+                (500, '吨'), (20000, '箱'), (30000, '斤'), (15000, '公斤'),
+                (2, '袋'), (Decimal('12.5'), None), (70000, None),
+                (1200, 'kg')])
+
+    @with_transaction()
+    def test_quantity_refused(self):
+        "Refuse what is not a quantity, negative or too precise"
+        values, errors = self.read(
+            ["很多", "约500吨", "1e30吨", "-3吨", "1.234吨", "9999999999999吨"],
+            QUANTITY)
+
+        self.assertEqual([e[0].split('.')[1] for e in errors], [
+                'msg_excel_not_quantity', 'msg_excel_not_quantity',
+                'msg_excel_not_quantity',
+                'msg_excel_below_minimum', 'msg_excel_digits',
+                'msg_excel_above_maximum'])
+
+    @with_transaction()
+    def test_phone(self):
+        "Accept mobile and landline numbers with area code and extension"
+        good = [
+            "13800000000", 13912345678, "+86 138 0000 0000",
+            "029-88880001", "0913-2345678", "029-88880001-123",
+            "029 8888 0001转8001", "+86 029 8888 0001", "400-123-4567",
+            "13800000000/029-88880001"]
+        bad = ["abc", "12345", "8888000", "29-88880001", "1380000000",
+            "029-888800012345678"]
+
+        values, errors = self.read(good + bad, PHONE)
+
+        self.assertEqual(values[:len(good)], [
+                str(v) for v in good])
+        self.assertEqual(
+            [e[1]['row'] for e in errors],
+            list(range(len(good) + 2, len(good) + len(bad) + 2)))
+        self.assertTrue(
+            all(e[0] == 'relief.msg_excel_not_phone' for e in errors))
+
+    @with_transaction()
+    def test_too_long_quoted(self):
+        "Refuse a cell longer than its column, quoting only its start"
+        column = Column('supplier', "供应商/销售商", size=100)
+        with self.assertRaises(ExcelError) as cm:
+            read_workbook(
+                workbook([[1, "紫阳县", "茶" * 32767, "茶", 1, 1]]), LAYOUT)
+        message = cm.exception.message
+        self.assertIn('longer than 200 characters', message)
+        self.assertLess(len(message), 500)
+
+        values, errors = self.read(["x" * 101, "x" * 100], column)
+        self.assertEqual(len(errors), 1)
+        self.assertEqual(errors[0][1]['value'], "x" * 30 + "…")
+
+    @with_transaction()
+    def test_unpacked_too_large(self):
+        "Refuse a workbook whose parts unpack beyond the limit unparsed"
+        book = Workbook()
+        book.active.append(["贫困县"])
+        book.active.append(["县" * 300_000])
+        data = save(book)
+        self.assertLess(len(data), 6 * 1024)
+
+        with self.assertRaises(ExcelError) as cm:
+            read_workbook(data, Layout([LAYOUT.columns[1]]), max_size=6)
+        self.assertIn('unpacks to', cm.exception.message)
+        self.assertIn('limit of 24 KiB', cm.exception.message)
+
+    @with_transaction()
+    def test_stop_at_row_limit(self):
+        "Stop reading at the row limit, not at the end of the file"
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet()
+        sheet.append(["贫困县"])
+        for _ in range(50_000):
+            sheet.append(["紫阳县"])
+        data = save(book)
+
+        import time
+        start = time.process_time()
+        with self.assertRaises(ExcelError) as cm:
+            read_workbook(data, Layout([LAYOUT.columns[1]]), max_rows=10)
+        self.assertLess(time.process_time() - start, 1)
+        self.assertIn('reading stopped at row 12.', cm.exception.message)
+
+    @with_transaction()
+    def test_blank_rows_end(self):
+        "End the data after many blank rows"
+        book = Workbook()
+        book.active.append(["贫困县"])
+        book.active.append(["紫阳县"])
+        book.active.cell(5000, 1, "柞水县")
+
+        rows = read_workbook(save(book), Layout([LAYOUT.columns[1]]))
+
+        self.assertEqual([r['county'] for r in rows], ["紫阳县"])
+
+    @with_transaction()
+    def test_errors_collected(self):
+        "Return rows and errors for the caller to add its own"
+        errors = []
+        rows = read_workbook(workbook([GOOD[0], [2, None, "x", "y", 1, 1]]),
+            LAYOUT, errors=errors)
+
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(errors, [('relief.msg_excel_required', {
+                        'sheet': '附件2', 'row': 5, 'column': '贫困县'})])
+        self.assertTrue(rows[1]['_error'])
+        with self.assertRaises(ExcelError):
+            raise_errors(errors, '名录.xlsx')
+
+    @with_transaction()
+    def test_lines(self):
+        "Return the lines above the header"
+        lines = []
+        read_workbook(workbook(GOOD), LAYOUT, lines=lines)
+
+        self.assertEqual(lines, [LAYOUT.title, "推荐单位（盖章）：西安市总工会"])
+
+    @with_transaction()
+    def test_suggest(self):
+        "Suggest the closest name"
+        self.assertIn('"紫阳县"', suggest("紫杨县", ["紫阳县", "柞水县"]))
+        self.assertEqual(suggest("北京", ["紫阳县", "柞水县"]), '')
+
+
+class ExcelPropertyTestCase(TestCase):
+    "Read random sheets with random damage"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('relief')
+
+    @with_transaction()
+    def test_random_sheets(self):
+        "Only ExcelError is raised, and only valid rows are returned"
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        cell = st.one_of(
+            st.none(), st.integers(-10 ** 40, 10 ** 40),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.text(max_size=40), st.sampled_from([
+                    "500吨", "3万斤", "=1+1", "+86 029 8888 0001", "约",
+                    "1e999999999", "紫阳县", "13800000000", "x" * 300]),
+            st.dates())
+        rows = st.lists(st.lists(cell, max_size=11), max_size=30)
+        layout = Layout(LAYOUT.columns[:4] + [
+                QUANTITY, LAYOUT.columns[5], PHONE, LAYOUT.columns[8]])
+
+        @settings(max_examples=60, deadline=None,
+            suppress_health_check=list(HealthCheck))
+        @given(rows, st.integers(0, 3), st.integers(0, 2000))
+        def check(rows, damage, cut):
+            book = Workbook()
+            sheet = book.active
+            for line in [[LAYOUT.title], [c.string for c in layout.columns],
+                    *rows]:
+                sheet.append([
+                        ILLEGAL_CHARACTERS_RE.sub('', v)
+                        if isinstance(v, str) else v for v in line])
+            data = save(book)
+            if damage == 1:
+                data = data[:cut]
+            elif damage == 2:
+                data = data[:cut] + bytes(10) + data[cut + 10:]
+            try:
+                result = read_workbook(data, layout, max_rows=20)
+            except ExcelError as error:
+                self.assertLess(len(error.message), 100_000)
+                return
+            for row in result:
+                self.assertNotIn('_error', row)
+                for column in layout.columns:
+                    value = row.get(column.name)
+                    if column.required:
+                        self.assertIsNotNone(value)
+        check()
