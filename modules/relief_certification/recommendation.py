@@ -1,13 +1,13 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """附件2: the recommended suppliers of the poor counties (陕工发〔2020〕1号)"""
+import re
 from decimal import Decimal
 
-from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.relief.excel import (
-    Column, Layout, read_workbook, update_record, write_workbook)
-from trytond.modules.relief.exceptions import ExcelError
+    Column, Layout, format_quantity, quote, raise_errors, read_workbook,
+    suggest, update_record, write_workbook)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
@@ -20,17 +20,85 @@ LAYOUT = Layout(
     columns=[
         Column('sequence', "序号", type='integer', minimum=1),
         Column('county', "贫困县", required=True),
-        Column('supplier', "供应商/销售商", required=True, key=True),
-        Column('product', "商品名称", required=True, key=True),
-        Column('output', "扶贫产品产量", type='numeric', minimum=0),
+        Column('supplier', "供应商/销售商", required=True, key=True,
+            size=100),
+        Column('product', "商品名称", required=True, key=True, size=100),
+        # capacity is Numeric(16, 2)
+        Column('output', "扶贫产品产量", type='quantity', minimum=0,
+            digits=2),
         Column('poor_people', "带贫人数", type='integer', minimum=0,
             required=True),
-        Column('contact', "供应商/销售商联系人"),
-        Column('phone', "联系方式"),
+        Column('contact', "供应商/销售商联系人", size=50),
+        Column('phone', "联系方式", type='phone', size=100),
         ],
     header_lines=[UNIT],
     footer_lines=[PREPARER, PHONE])
 COUNTY_SUFFIXES = '县区市'
+# The units written in the form: the unit of measure of each (module.id)
+UNITS = {
+    '吨': 'relief_certification.uom_ton',
+    't': 'relief_certification.uom_ton',
+    '公斤': 'product.uom_kilogram',
+    '千克': 'product.uom_kilogram',
+    'kg': 'product.uom_kilogram',
+    '斤': 'relief_certification.uom_jin',
+    '克': 'product.uom_gram',
+    'g': 'product.uom_gram',
+    '箱': 'relief_certification.uom_box',
+    '盒': 'relief_certification.uom_case',
+    '袋': 'relief_certification.uom_bag',
+    '瓶': 'relief_certification.uom_bottle',
+    '个': 'product.uom_unit',
+    '件': 'product.uom_unit',
+    '只': 'product.uom_unit',
+    }
+# The unit each unit of measure is written with in an export
+UNIT_NAMES = {
+    'relief_certification.uom_ton': '吨',
+    'product.uom_kilogram': '公斤',
+    'relief_certification.uom_jin': '斤',
+    'product.uom_gram': '克',
+    'relief_certification.uom_box': '箱',
+    'relief_certification.uom_case': '盒',
+    'relief_certification.uom_bag': '袋',
+    'relief_certification.uom_bottle': '瓶',
+    'product.uom_unit': '个',
+    }
+# "[code] name", the rec_name of a product with a code as exported
+CODE_NAME = re.compile(r'^\[([^\]]{1,50})\]\s*(.+)$')
+
+
+def _uom(xml_id):
+    "Return the id of the unit of measure module.id"
+    ModelData = Pool().get('ir.model.data')
+    return ModelData.get_id(*xml_id.split('.'))
+
+
+def find_units(units):
+    "Return the unit of measure of each unit written in a form"
+    Uom = Pool().get('product.uom')
+    result = {}
+    for unit in units:
+        if unit.lower() in UNITS:
+            result[unit] = Uom(_uom(UNITS[unit.lower()]))
+            continue
+        found = Uom.search(['OR',
+                ('symbol', '=', unit),
+                ('name', '=', unit),
+                ], limit=1)
+        if found:
+            result[unit], = found
+    return result
+
+
+def unit_name(uom):
+    "Return the unit a unit of measure is written with in a form"
+    if not uom:
+        return None
+    for xml_id, name in UNIT_NAMES.items():
+        if uom.id == _uom(xml_id):
+            return name
+    return uom.symbol
 
 
 def _find_or_create(Model, names, domain=None, values=None):
@@ -44,6 +112,33 @@ def _find_or_create(Model, names, domain=None, values=None):
     records.update((r.name, r) for r in Model.create(
             [dict(values or {}, name=n) for n in missing]))
     return records, len(missing)
+
+
+def county_names():
+    "Return the names of the counties, to suggest one for a typo"
+    Subdivision = Pool().get('country.subdivision')
+    return [c.name for c in Subdivision.search(
+            [('relief_level', '=', 'county')])]
+
+
+def _find_coded(Template, names):
+    """Return the poverty-relief product of each name written "[code] name"
+    (as exported) whose code and name are those of a product"""
+    codes = {}
+    for name in names:
+        match = CODE_NAME.match(name)
+        if match:
+            codes[name] = match.groups()
+    result = {}
+    if codes:
+        templates = {(t.code, t.name): t for t in Template.search([
+                    ('code', 'in', [c for c, _ in codes.values()]),
+                    ('relief', '=', True),
+                    ])}
+        for name, key in codes.items():
+            if key in templates:
+                result[name] = templates[key]
+    return result
 
 
 def find_counties(names):
@@ -71,23 +166,44 @@ class SupplierCertification(metaclass=PoolMeta):
 
     @classmethod
     def read_recommendation(cls, data, filename=None):
-        "Return the rows of a filled 附件2 with their county or raise"
-        rows = read_workbook(data, LAYOUT, filename=filename)
-        counties = find_counties({r['county'] for r in rows})
-        errors = [gettext(
-                'relief_certification.msg_recommendation_county_unknown',
-                row=r['_row'], column="贫困县", value=r['county'])
-            for r in rows if r['county'] not in counties]
-        if errors:
-            if filename:
-                summary = gettext('relief.msg_excel_errors',
-                    filename=filename, count=len(errors))
-            else:
-                summary = gettext(
-                    'relief.msg_excel_errors_workbook', count=len(errors))
-            raise ExcelError('\n'.join([summary] + errors))
+        """Return the rows of a filled 附件2 with their county and output
+        unit or raise reporting every error at once"""
+        errors = []
+        rows = read_workbook(data, LAYOUT, filename=filename, errors=errors)
+        counties = find_counties({r['county'] for r in rows if r.get('county')})
+        units = find_units({
+                r['output'][1] for r in rows if r.get('output')
+                and r['output'][1]})
+        names = None
+        for row in rows:
+            county = row.get('county')
+            if county and county not in counties:
+                if names is None:
+                    names = county_names()
+                errors.append((
+                        'relief_certification.'
+                        'msg_recommendation_county_unknown', {
+                            'row': row['_row'], 'column': "贫困县",
+                            'value': quote(county),
+                            'hint': suggest(county, names),
+                            }))
+            output = row.get('output')
+            if output and output[1] and output[1] not in units:
+                errors.append((
+                        'relief_certification.'
+                        'msg_recommendation_unit_unknown', {
+                            'row': row['_row'], 'column': "扶贫产品产量",
+                            'value': quote(output[1]),
+                            'units': '、'.join(UNITS),
+                            }))
+        errors.sort(key=lambda e: e[1].get('row', 0))
+        raise_errors(errors, filename)
         for row in rows:
             row['county'] = counties[row['county']]
+            output = row.get('output')
+            if output:
+                row['output'], row['output_uom'] = (
+                    output[0], units.get(output[1]))
         return rows
 
     @classmethod
@@ -102,14 +218,17 @@ class SupplierCertification(metaclass=PoolMeta):
         counts = {}
         suppliers, counts['suppliers'] = _find_or_create(
             Party, dict.fromkeys(r['supplier'] for r in rows))
+        coded = _find_coded(Template, [r['product'] for r in rows])
         templates, counts['products'] = _find_or_create(
-            Template, dict.fromkeys(r['product'] for r in rows),
+            Template, dict.fromkeys(
+                r['product'] for r in rows if r['product'] not in coded),
             domain=[('relief', '=', True)], values={
                 'relief': True,
                 'type': 'goods',
                 'default_uom': ModelData.get_id('product', 'uom_unit'),
                 'list_price': Decimal(0),
                 })
+        templates.update(coded)
         for row in rows:
             row['supplier'] = suppliers[row['supplier']]
             row['product'] = templates[row['product']]
@@ -176,8 +295,10 @@ class SupplierCertification(metaclass=PoolMeta):
             rows.append({
                     'county': certification.county.name,
                     'supplier': product.supplier.rec_name,
+                    # "[code] name": the import finds the product by code
                     'product': product.template.rec_name,
-                    'output': product.capacity,
+                    'output': format_quantity(
+                        product.capacity, unit_name(product.capacity_uom)),
                     'poor_people': certification.poor_people,
                     'contact': certification.contact,
                     'phone': certification.phone,
@@ -205,7 +326,9 @@ class ProductCertification(metaclass=PoolMeta):
             output = row.get('output')
             values = {
                 'capacity': output,
-                'capacity_uom': template.default_uom if output else None,
+                'capacity_uom': (
+                    (row.get('output_uom') or template.default_uom)
+                    if output else None),
                 }
             certification = existing.get((template, supplier))
             if not certification:
