@@ -363,12 +363,24 @@ def quote(value, length=QUOTE):
     return value
 
 
-def suggest(value, names):
-    "Return the hint naming the closest of names to value, or ''"
+def suggest(value, names, suffixes=()):
+    """Return the hint naming the closest of names to value, or ''
+
+    The suffixes common to names (总工会) are not compared."""
+    def strip(name):
+        name = str(name)[:QUOTE * 2]
+        for suffix in suffixes:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                return name[:-len(suffix)]
+        return name
+    stripped = {}
+    for name in names:
+        stripped.setdefault(strip(name), name)
     matches = difflib.get_close_matches(
-        str(value)[:QUOTE * 2], list(names), n=1, cutoff=0.5)
+        strip(value), list(stripped), n=1, cutoff=0.65)
     if matches:
-        return gettext('relief.msg_excel_did_you_mean', name=matches[0])
+        return gettext(
+            'relief.msg_excel_did_you_mean', name=stripped[matches[0]])
     return ''
 
 

@@ -1,19 +1,35 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """附件1: the unions' consumption poverty-relief statistics (陕工发〔2020〕1号)"""
+import json
+import logging
+import re
+
+from trytond import config
+from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.relief.excel import (
-    Column, Layout, read_workbook, update_record, write_workbook)
-from trytond.modules.relief.exceptions import ExcelError
+    Column, Layout, quote, raise_errors, read_workbook, suggest,
+    update_record, write_workbook)
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import check_access
+from trytond.transaction import (
+    Transaction, check_access, without_check_access)
 from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+logger = logging.getLogger(__name__)
 
 TITLE = "%s 年度全省工会消费扶贫情况统计表"
 UNIT, PREPARER, PHONE = "填报单位（盖章）：", "填报人：", "联系电话："
 UNION = "工会名称"
-# The figures of 附件1, in the units of relief.union.plan
+# Not compared to suggest a union for a typo
+UNION_SUFFIXES = ('工会委员会', '总工会', '工会')
+# The year of the title: "2020 年度…"
+TITLE_YEAR = re.compile(r'(\d{4})\s*年度')
+# Imports of more rows run in the queue (trytond.conf [relief] or context)
+QUEUE_ROWS = 2000
+# The figures of 附件1, in the units of relief.union.plan; all required in
+# a row that creates or changes a plan
 FIGURES = [
     Column('grassroots_unions', "基层工会数量", type='integer', minimum=0),
     Column('workers', "职工数（万）", type='numeric', minimum=0),
@@ -28,9 +44,9 @@ LAYOUT = Layout(
     title=TITLE,
     columns=[
         Column('sequence', "序号", type='integer', minimum=1),
-        Column('union', UNION, required=True, key=True),
+        Column('union', UNION, required=True, key=True, size=100),
         *FIGURES,
-        Column('comment', "备注"),
+        Column('comment', "备注", size=500),
         ],
     header_lines=[UNIT],
     footer_lines=[PREPARER, PHONE])
@@ -75,9 +91,13 @@ class Plan(metaclass=PoolMeta):
 
     @classmethod
     def read_form(cls, data, union, year, filename=None):
-        """Return the rows of a filled 附件1 of union for year with their
-        union or raise"""
-        rows = read_workbook(data, LAYOUT, filename=filename)
+        """Return the rows of a filled 附件1 of union for year that create
+        or change a plan, with their union, or raise reporting every error
+        at once"""
+        errors, lines = [], []
+        rows = read_workbook(
+            data, LAYOUT, filename=filename, errors=errors, lines=lines)
+        errors.extend(cls._form_year_errors(lines, year))
         unions = {}
         for union_ in reversed(cls.form_unions(union)):
             unions[union_.name] = union_
@@ -85,42 +105,83 @@ class Plan(metaclass=PoolMeta):
                     ('union', 'in', [u.id for u in unions.values()]),
                     ('year', '=', year),
                     ])}
-        errors = []
+        result = []
         for row in rows:
-            errors.extend(cls._form_row_errors(row, union, unions, plans))
-        if errors:
-            if filename:
-                summary = gettext('relief.msg_excel_errors',
-                    filename=filename, count=len(errors))
-            else:
-                summary = gettext(
-                    'relief.msg_excel_errors_workbook', count=len(errors))
-            raise ExcelError('\n'.join([summary] + errors))
-        for row in rows:
+            row_errors = cls._form_row_errors(row, union, unions, plans)
+            errors.extend(row_errors)
+            if (not row_errors and not row.get('_error')
+                    and cls._form_row_changes(row, plans.get(
+                            unions.get(row.get('union'))))):
+                result.append(row)
+        errors.sort(key=lambda e: e[1].get('row', 0))
+        raise_errors(errors, filename)
+        for row in result:
             row['union'] = unions[row['union']]
-        return rows
+        return result
+
+    @staticmethod
+    def _form_values(row):
+        "Return the values of a plan in a row of 附件1"
+        values = {c.name: row.get(c.name) for c in FIGURES}
+        values['comment'] = row.get('comment')
+        return values
+
+    @classmethod
+    def _form_row_changes(cls, row, plan):
+        """Return whether the row creates or changes a plan: a blank row
+        (as exported for a union without a plan) or the values of the plan
+        change nothing"""
+        values = cls._form_values(row)
+        if not plan:
+            return any(v is not None for v in values.values())
+        return any(getattr(plan, k) != v for k, v in values.items())
+
+    @classmethod
+    def _form_year_errors(cls, lines, year):
+        "Return the error of a title of another year than year"
+        for line in lines:
+            match = TITLE_YEAR.search(line)
+            if match and int(match.group(1)) != year:
+                return [('relief_union.msg_union_form_year', {
+                            'title': quote(line), 'year': year,
+                            })]
+            elif match:
+                break
+        return []
 
     @classmethod
     def _form_row_errors(cls, row, union, unions, plans):
-        "Return the errors of a row of 附件1 read without error"
-        if row['union'] not in unions:
-            return [gettext('relief_union.msg_union_form_union_unknown',
-                    row=row['_row'], column=UNION, value=row['union'],
-                    union=union.name)]
+        "Return the errors of a row of 附件1 beyond its cells"
+        name = row.get('union')
+        if name is None:
+            return []
+        if name not in unions:
+            return [('relief_union.msg_union_form_union_unknown', {
+                        'row': row['_row'], 'column': UNION,
+                        'value': quote(name), 'union': union.name,
+                        'hint': suggest(name, unions, UNION_SUFFIXES),
+                        })]
+        plan = plans.get(unions[name])
+        if not cls._form_row_changes(row, plan):
+            # Left alone, whatever the plan's state
+            return []
         errors = []
-        plan = plans.get(unions[row['union']])
         if plan and plan.state != 'draft':
-            errors.append(gettext('relief_union.msg_union_form_plan_confirmed',
-                    row=row['_row'], plan=plan.rec_name))
+            errors.append(('relief_union.msg_union_form_plan_confirmed', {
+                        'row': row['_row'], 'plan': plan.rec_name}))
         for column in FIGURES:
             value = row.get(column.name)
             digits = getattr(cls._fields[column.name], 'digits', None)
-            if (value is not None and digits
+            if column.name in row and value is None:
+                # Not refused by its cell
+                errors.append(('relief_union.msg_union_form_required', {
+                            'row': row['_row'], 'column': column.string}))
+            elif (value is not None and digits
                     and value.normalize().as_tuple().exponent < -digits[1]):
                 # The file has more decimals than the plan keeps
-                errors.append(gettext('relief_union.msg_union_form_digits',
-                        row=row['_row'], column=column.string, value=value,
-                        digits=digits[1]))
+                errors.append(('relief_union.msg_union_form_digits', {
+                            'row': row['_row'], 'column': column.string,
+                            'value': value, 'digits': digits[1]}))
         return errors
 
     @classmethod
@@ -133,8 +194,7 @@ class Plan(metaclass=PoolMeta):
                     ])}
         created, updated = [], []
         for row in rows:
-            values = {c.name: row.get(c.name) for c in FIGURES}
-            values['comment'] = row.get('comment')
+            values = cls._form_values(row)
             plan = existing.get(row['union'])
             if not plan:
                 created.append(cls(union=row['union'], year=year, **values))
@@ -142,6 +202,13 @@ class Plan(metaclass=PoolMeta):
                 updated.append(plan)
         cls.save(created + updated)
         return created, updated
+
+    @classmethod
+    def queue_rows(cls):
+        "Return the number of rows beyond which an import runs in the queue"
+        return Transaction().context.get(
+            'relief_excel_queue_rows',
+            config.getint('relief', 'excel_queue_rows', default=QUEUE_ROWS))
 
 
 class FormWizardMixin:
@@ -250,16 +317,29 @@ class PlanImport(FormWizardMixin, Wizard):
             ])
 
     def transition_import_(self):
-        Plan = Pool().get('relief.union.plan')
+        pool = Pool()
+        Plan = pool.get('relief.union.plan')
+        User = pool.get('res.user')
+        # Checked at once: the user sees the errors of any file now
         rows = Plan.read_form(
             self.start.file, self.start.union, self.start.year,
             filename=self.start.filename)
-        self.result.created, self.result.updated = Plan.import_form(
-            rows, self.start.year)
+        if len(rows) > Plan.queue_rows():
+            # The worker imports it again and notifies the user
+            User.__queue__.relief_import_union_form(
+                [Transaction().user], bytes(self.start.file),
+                self.start.union.id, self.start.year, self.start.filename)
+            self.result.queued = len(rows)
+            self.result.created = self.result.updated = []
+        else:
+            self.result.queued = 0
+            self.result.created, self.result.updated = Plan.import_form(
+                rows, self.start.year)
         return 'result'
 
     def default_result(self, fields):
         return {
+            'queued': self.result.queued,
             'created': [p.id for p in self.result.created],
             'updated': [p.id for p in self.result.updated],
             }
@@ -287,7 +367,61 @@ class PlanImportResult(ModelView):
     "Import the Union Statistics (附件1)"
     __name__ = 'relief.union.plan.import.result'
 
+    queued = fields.Integer(
+        "Rows Imported in the Background", readonly=True,
+        help="A large form is imported in the background; a notification "
+        "tells when it is done or why it failed.")
     created = fields.Many2Many(
         'relief.union.plan', None, None, "Plans Created", readonly=True)
     updated = fields.Many2Many(
         'relief.union.plan', None, None, "Plans Updated", readonly=True)
+
+
+class User(metaclass=PoolMeta):
+    __name__ = 'res.user'
+
+    @classmethod
+    def relief_import_union_form(cls, users, data, union, year, filename):
+        """Import a 附件1 in the queue and notify the user who asked of its
+        end or failure"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Plan = pool.get('relief.union.plan')
+        user, = users
+        try:
+            rows = Plan.read_form(data, Party(union), year, filename=filename)
+            created, updated = Plan.import_form(rows, year)
+        except UserError as error:
+            # Nothing of the import is kept, only the notification
+            Transaction().rollback()
+            _notify(user, gettext(
+                    'relief_union.msg_union_form_import_failed',
+                    filename=quote(filename)), error.message, 'tryton-error')
+        except Exception:
+            logger.exception("import of %s failed", filename)
+            Transaction().rollback()
+            _notify(user, gettext(
+                    'relief_union.msg_union_form_import_failed',
+                    filename=quote(filename)), None, 'tryton-error')
+        else:
+            _notify(user, gettext(
+                    'relief_union.msg_union_form_import_done',
+                    filename=quote(filename), created=len(created),
+                    updated=len(updated)),
+                None, 'tryton-ok', records=created + updated)
+
+
+def _notify(user, label, description, icon, records=None):
+    "Notify user of an import in the background"
+    Notification = Pool().get('res.notification')
+    with without_check_access():
+        Notification.create([{
+                    'user': user.id,
+                    'label': label,
+                    'description': description,
+                    'icon': icon,
+                    'model': 'relief.union.plan' if records else None,
+                    'records': (
+                        json.dumps([r.id for r in records])
+                        if records else None),
+                    }])
