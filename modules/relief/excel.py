@@ -17,6 +17,7 @@ characters only.
 """
 import datetime as dt
 import difflib
+import json
 import math
 import re
 import unicodedata
@@ -32,15 +33,17 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from trytond import config
 from trytond.i18n import gettext
 from trytond.pool import Pool
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import ExcelError
 
 __all__ = [
     'Column', 'Layout', 'read_workbook', 'raise_errors', 'quote', 'suggest',
-    'update_record', 'write_workbook', 'format_quantity']
+    'update_record', 'write_workbook', 'format_quantity', 'queue_rows',
+    'notify']
 
 MAX_ERRORS = 100
 HEADER_SEARCH = 10
@@ -54,6 +57,9 @@ CHAR_SIZE = 200
 BLANK_ROWS = 1000
 # The unpacked parts of a workbook may be this many times its size limit
 UNPACKED_RATIO = 4
+# Imports of more rows run in the queue (trytond.conf [relief]
+# excel_queue_rows, the context's relief_excel_queue_rows for tests)
+QUEUE_ROWS = 2000
 # Excel evaluates cells starting with these as formulas (OWASP CSV injection)
 FORMULA_PREFIXES = ('=', '+', '-', '@', '\t', '\r')
 TYPE_ERRORS = {
@@ -627,3 +633,27 @@ def _width(value):
     return sum(
         2 if unicodedata.east_asian_width(c) in 'WF' else 1
         for c in str(value)[:100])
+
+
+def queue_rows():
+    "Return the number of rows beyond which an import runs in the queue"
+    return Transaction().context.get(
+        'relief_excel_queue_rows',
+        config.getint('relief', 'excel_queue_rows', default=QUEUE_ROWS))
+
+
+def notify(user, label, description=None, icon='tryton-ok', records=None):
+    "Notify user of the end of an import run in the queue"
+    Notification = Pool().get('res.notification')
+    records = records or []
+    with without_check_access():
+        Notification.create([{
+                    'user': user.id,
+                    'label': label,
+                    'description': description,
+                    'icon': icon,
+                    'model': records[0].__name__ if records else None,
+                    'records': (
+                        json.dumps([r.id for r in records])
+                        if records else None),
+                    }])

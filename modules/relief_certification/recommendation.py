@@ -4,10 +4,12 @@
 import re
 from decimal import Decimal
 
+from trytond.exceptions import UserError
+from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.relief.excel import (
-    Column, Layout, format_quantity, quote, raise_errors, read_workbook,
-    suggest, update_record, write_workbook)
+    Column, Layout, format_quantity, notify, queue_rows, quote, raise_errors,
+    read_workbook, suggest, update_record, write_workbook)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
@@ -433,9 +435,20 @@ class RecommendationImport(Wizard):
             ])
 
     def transition_import_(self):
-        Certification = Pool().get('relief.supplier.certification')
+        pool = Pool()
+        Certification = pool.get('relief.supplier.certification')
+        User = pool.get('res.user')
+        # Checked at once: the user sees the errors of any file now
         rows = Certification.read_recommendation(
             self.start.file, filename=self.start.filename)
+        if len(rows) > queue_rows():
+            # The worker imports it again and notifies the user
+            User.__queue__.relief_import_recommendation(
+                [Transaction().user], bytes(self.start.file),
+                self.start.filename, self.start.office,
+                self.start.valid_from, self.start.valid_to)
+            self.result.queued = len(rows)
+            return 'result'
         counts = Certification.import_recommendation(
             rows, self.start.office, self.start.valid_from,
             self.start.valid_to)
@@ -485,6 +498,10 @@ class RecommendationImportResult(ModelView):
     "Import Recommended Suppliers (附件2)"
     __name__ = 'relief.recommendation.import.result'
 
+    queued = fields.Integer(
+        "Rows Imported in the Background", readonly=True,
+        help="A large form is imported in the background; a notification "
+        "tells when it is done or why it failed.")
     suppliers = fields.Integer("Suppliers Created", readonly=True)
     products = fields.Integer("Products Created", readonly=True)
     certifications_created = fields.Integer(
@@ -495,3 +512,29 @@ class RecommendationImportResult(ModelView):
         "Product Certifications Created", readonly=True)
     product_certifications_updated = fields.Integer(
         "Product Certifications Updated", readonly=True)
+
+
+class User(metaclass=PoolMeta):
+    __name__ = 'res.user'
+
+    @classmethod
+    def relief_import_recommendation(
+            cls, users, data, filename, office, valid_from, valid_to):
+        """Import a 附件2 in the queue and notify the user who asked of its
+        end or failure"""
+        Certification = Pool().get('relief.supplier.certification')
+        user, = users
+        try:
+            rows = Certification.read_recommendation(data, filename=filename)
+            counts = Certification.import_recommendation(
+                rows, office, valid_from, valid_to)
+        except UserError as error:
+            # Nothing of the import is kept, only the notification
+            Transaction().rollback()
+            notify(user, gettext(
+                    'relief_certification.msg_recommendation_import_failed',
+                    filename=quote(filename)), error.message, 'tryton-error')
+        else:
+            notify(user, gettext(
+                    'relief_certification.msg_recommendation_import_done',
+                    filename=quote(filename), **counts))

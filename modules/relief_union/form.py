@@ -1,23 +1,17 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """附件1: the unions' consumption poverty-relief statistics (陕工发〔2020〕1号)"""
-import json
-import logging
 import re
 
-from trytond import config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.relief.excel import (
-    Column, Layout, quote, raise_errors, read_workbook, suggest,
-    update_record, write_workbook)
+    Column, Layout, notify, queue_rows, quote, raise_errors, read_workbook,
+    suggest, update_record, write_workbook)
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import (
-    Transaction, check_access, without_check_access)
+from trytond.transaction import Transaction, check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
-
-logger = logging.getLogger(__name__)
 
 TITLE = "%s 年度全省工会消费扶贫情况统计表"
 UNIT, PREPARER, PHONE = "填报单位（盖章）：", "填报人：", "联系电话："
@@ -26,8 +20,6 @@ UNION = "工会名称"
 UNION_SUFFIXES = ('工会委员会', '总工会', '工会')
 # The year of the title: "2020 年度…"
 TITLE_YEAR = re.compile(r'(\d{4})\s*年度')
-# Imports of more rows run in the queue (trytond.conf [relief] or context)
-QUEUE_ROWS = 2000
 # The figures of 附件1, in the units of relief.union.plan; all required in
 # a row that creates or changes a plan
 FIGURES = [
@@ -203,13 +195,6 @@ class Plan(metaclass=PoolMeta):
         cls.save(created + updated)
         return created, updated
 
-    @classmethod
-    def queue_rows(cls):
-        "Return the number of rows beyond which an import runs in the queue"
-        return Transaction().context.get(
-            'relief_excel_queue_rows',
-            config.getint('relief', 'excel_queue_rows', default=QUEUE_ROWS))
-
 
 class FormWizardMixin:
     "A wizard of 附件1 started on a union, by default the union of the user"
@@ -324,7 +309,7 @@ class PlanImport(FormWizardMixin, Wizard):
         rows = Plan.read_form(
             self.start.file, self.start.union, self.start.year,
             filename=self.start.filename)
-        if len(rows) > Plan.queue_rows():
+        if len(rows) > queue_rows():
             # The worker imports it again and notifies the user
             User.__queue__.relief_import_union_form(
                 [Transaction().user], bytes(self.start.file),
@@ -394,34 +379,13 @@ class User(metaclass=PoolMeta):
         except UserError as error:
             # Nothing of the import is kept, only the notification
             Transaction().rollback()
-            _notify(user, gettext(
+            notify(user, gettext(
                     'relief_union.msg_union_form_import_failed',
                     filename=quote(filename)), error.message, 'tryton-error')
-        except Exception:
-            logger.exception("import of %s failed", filename)
-            Transaction().rollback()
-            _notify(user, gettext(
-                    'relief_union.msg_union_form_import_failed',
-                    filename=quote(filename)), None, 'tryton-error')
         else:
-            _notify(user, gettext(
+            notify(user, gettext(
                     'relief_union.msg_union_form_import_done',
                     filename=quote(filename), created=len(created),
                     updated=len(updated)),
                 None, 'tryton-ok', records=created + updated)
 
-
-def _notify(user, label, description, icon, records=None):
-    "Notify user of an import in the background"
-    Notification = Pool().get('res.notification')
-    with without_check_access():
-        Notification.create([{
-                    'user': user.id,
-                    'label': label,
-                    'description': description,
-                    'icon': icon,
-                    'model': 'relief.union.plan' if records else None,
-                    'records': (
-                        json.dumps([r.id for r in records])
-                        if records else None),
-                    }])
