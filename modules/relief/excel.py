@@ -650,7 +650,10 @@ def notify(user, label, description=None, icon='tryton-ok', records=None):
         Notification.create([{
                     'user': user.id,
                     'label': label,
-                    'description': description,
+                    # A Char: the lines of an error on one line
+                    'description': (
+                        ' '.join(description.splitlines())
+                        if description else None),
                     'icon': icon,
                     'model': records[0].__name__ if records else None,
                     'records': (
