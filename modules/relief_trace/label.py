@@ -77,10 +77,15 @@ class ShipmentLabel(Report):
 
     @classmethod
     def _execute(cls, records, header, data, action):
-        lots = []
-        for shipment in records:
-            for move in shipment.outgoing_moves:
-                if move.lot and move.lot.trace_code:
-                    count = min(max(int(move.quantity), 1), MAX_PER_LOT)
-                    lots.extend([move.lot] * count)
-        return 'html', label_sheets(lots)
+        return 'html', label_sheets(shipment_lots(records))
+
+
+def shipment_lots(shipments):
+    "Return the lot of each label of shipments: one a unit of a traced lot"
+    lots = []
+    for shipment in shipments:
+        for move in shipment.outgoing_moves:
+            if move.lot and move.lot.trace_code:
+                count = min(max(int(move.quantity), 1), MAX_PER_LOT)
+                lots.extend([move.lot] * count)
+    return lots
