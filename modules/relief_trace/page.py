@@ -3,8 +3,18 @@
 """The HTML of the public trace page: Chinese, one column for a phone,
 no script.  It is given only the public facts of Lot.relief_public_data
 (no customer, member, household name or phone ever reaches it) and escapes
-every value."""
+every value.
+
+The rendered pages are kept in a Tryton cache (see the end of this file)."""
+import datetime as dt
+import hashlib
+import time
+from email.utils import formatdate
 from html import escape
+
+from trytond import config
+from trytond.cache import Cache, MemoryCache
+from trytond.pool import PoolMeta
 
 INSPECTION = {'passed': "合格", 'failed': "不合格"}
 
@@ -153,3 +163,156 @@ def not_found():
             '<section><h2>404</h2><p>没有找到与此二维码对应的产品批次。'
             '请确认二维码完整清晰，或联系购买渠道核实。</p></section>'
             '</main>'))
+
+
+# The rendered pages of a process, by code, language and day (a catalogue
+# entry or a certificate is valid by day).  Cleared in every process when
+# what a page shows changes (the extensions below): at commit, through the
+# database channel on PostgreSQL with [cache] clean_timeout = 0 (the
+# production shape), else through the ir_cache table that each transaction
+# reads at its start.  A page that is not found is not kept: a lot may get
+# its page later (a packing done, its origin given).
+pages = Cache('relief_trace.page', context=False)
+
+
+def key(code):
+    "The key of the page of code, as a transaction would render it now"
+    return (code, config.get('database', 'language'),
+        dt.date.today().toordinal())
+
+
+def entry(body):
+    """Return what is kept of a rendered page: the encoded body, its ETag,
+    and when it was rendered (timestamp, HTTP date)"""
+    body = body.encode('utf-8')
+    etag = '"%s"' % hashlib.sha256(body).hexdigest()[:32]
+    modified = int(time.time())
+    return (body, etag, modified, formatdate(modified, usegmt=True))
+
+
+def peek(database_name, key):
+    """Return the kept page of key without starting a transaction, or None.
+
+    Only when this process's listener of the database channel is running:
+    it clears the pages as soon as a change is committed, so no transaction
+    is needed to sync first.  Otherwise (SQLite, another cache class, the
+    listener not yet started) the route looks in a transaction, whose start
+    syncs the cache."""
+    if not isinstance(pages, MemoryCache):
+        return None
+    listener = MemoryCache._local.listeners.get(database_name)
+    if not getattr(listener, 'listening', False):
+        return None
+    # The LRU dictionary that MemoryCache.get reads for a transaction that
+    # started after the last clear; replaced (not emptied) by a clear.
+    cache = pages._database_cache.get(database_name)
+    try:
+        _, value = cache[key]
+    except (KeyError, TypeError):
+        return None
+    pages.hit += 1
+    return value
+
+
+class PageMixin:
+    "Clear the pages when a record of the model changes what a page shows"
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        if cls._relief_page_changed(mode, records, field_names):
+            pages.clear()
+
+    @classmethod
+    def _relief_page_changed(cls, mode, records, field_names):
+        return True
+
+
+class _NotCreated(PageMixin):
+    "A new record is on no kept page (pages not found are not kept)"
+    __slots__ = ()
+
+    @classmethod
+    def _relief_page_changed(cls, mode, records, field_names):
+        return mode != 'create'
+
+
+class Lot(_NotCreated, metaclass=PoolMeta):
+    "Its origin, inspection, blocking"
+    __name__ = 'stock.lot'
+
+
+class Move(PageMixin, metaclass=PoolMeta):
+    "The components of a gift pack: the done moves of its packing"
+    __name__ = 'stock.move'
+
+    @classmethod
+    def _relief_page_changed(cls, mode, moves, field_names):
+        if field_names is not None and not (field_names & {
+                    'state', 'lot', 'production_input', 'production_output'}):
+            return False
+        return any(m.lot and (m.production_input or m.production_output)
+            for m in moves)
+
+
+class Recall(PageMixin, metaclass=PoolMeta):
+    __name__ = 'relief.trace.recall'
+
+
+class RecallLine(PageMixin, metaclass=PoolMeta):
+    __name__ = 'relief.trace.recall.line'
+
+
+class Template(_NotCreated, metaclass=PoolMeta):
+    "Its name, whether it is a relief product"
+    __name__ = 'product.template'
+
+
+class Product(_NotCreated, metaclass=PoolMeta):
+    "Whether it is traced"
+    __name__ = 'product.product'
+
+
+class ProductIdentifier(PageMixin, metaclass=PoolMeta):
+    "The GTIN of the GS1 Digital Link"
+    __name__ = 'product.identifier'
+
+
+class ProductBOM(PageMixin, metaclass=PoolMeta):
+    "Whether a gift pack is traced: its bill of materials"
+    __name__ = 'product.product-production.bom'
+
+
+class BOMInput(PageMixin, metaclass=PoolMeta):
+    __name__ = 'production.bom.input'
+
+
+class SupplierCertification(PageMixin, metaclass=PoolMeta):
+    "The certificate shown"
+    __name__ = 'relief.supplier.certification'
+
+
+class ProductCertification(PageMixin, metaclass=PoolMeta):
+    "The catalogue number shown"
+    __name__ = 'relief.product.certification'
+
+
+class CatalogueEntry(PageMixin, metaclass=PoolMeta):
+    "Whether the product is delisted"
+    __name__ = 'relief.catalogue.entry'
+
+
+class Party(PageMixin, metaclass=PoolMeta):
+    "The supplier's name"
+    __name__ = 'party.party'
+
+    @classmethod
+    def _relief_page_changed(cls, mode, records, field_names):
+        return mode == 'delete' or (mode == 'write'
+            and (field_names is None or bool(field_names & {'name', 'code'})))
+
+
+class Subdivision(_NotCreated, metaclass=PoolMeta):
+    "The county and city of the origin"
+    __name__ = 'country.subdivision'

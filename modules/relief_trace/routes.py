@@ -9,7 +9,12 @@ Anonymous: no login, and nothing personal is shown (see page.py).  A code
 is checked against its pattern before anything touches the database, so
 that a scanner of random paths costs a regular expression; the query then
 runs in a read-only transaction as the inactive user "Public Trace Page",
-which has no group and cannot log in."""
+which has no group and cannot log in.
+
+A rendered page is kept (page.pages, cleared in every process when what it
+shows changes); on PostgreSQL a kept page is answered without starting a
+transaction.  Each page has an ETag (a hash of its body) and a
+Last-Modified (when it was rendered): a phone that has it gets 304."""
 import logging
 import re
 from functools import wraps
@@ -32,8 +37,9 @@ GTIN = re.compile(r'^[0-9]{14}$')
 # GS1 AI (10) lot: up to 20 characters; here those that need no escaping
 # in a URI path segment.
 LOT_NUMBER = re.compile(r'^[A-Za-z0-9._-]{1,20}$')
-# Scanned pages change when a lot is recalled: short, shared caching.
-CACHE_CONTROL = 'public, max-age=300'
+# Scanned pages change when a lot is recalled: short, shared caching,
+# then asking again (a 304 when unchanged).
+CACHE_CONTROL = 'public, max-age=60, must-revalidate'
 CACHE_CONTROL_NOT_FOUND = 'public, max-age=60'
 METHODS = {'GET', 'HEAD'}
 
@@ -58,16 +64,37 @@ HEADERS = {
     }
 
 
-def _html(body, status=HTTPStatus.OK):
-    cache = (CACHE_CONTROL if status == HTTPStatus.OK
-        else CACHE_CONTROL_NOT_FOUND)
-    return Response(
-        body, status=status, content_type='text/html; charset=utf-8',
-        headers={'Cache-Control': cache})
-
-
 def not_found():
-    return _html(page.not_found(), status=HTTPStatus.NOT_FOUND)
+    return Response(page.not_found(), status=HTTPStatus.NOT_FOUND,
+        content_type='text/html; charset=utf-8',
+        headers={'Cache-Control': CACHE_CONTROL_NOT_FOUND})
+
+
+def _fresh(request, etag, modified):
+    """Whether the client's copy is the page: If-None-Match, else
+    If-Modified-Since (RFC 9110, 13.1.2 and 13.1.3)"""
+    match = request.environ.get('HTTP_IF_NONE_MATCH')
+    if match is not None:
+        tags = {t.strip().removeprefix('W/') for t in match.split(',')}
+        return '*' in tags or etag in tags
+    since = request.if_modified_since
+    return since is not None and modified <= since.timestamp()
+
+
+def _page(request, entry):
+    "Answer a rendered page, or 304 when the client has it"
+    body, etag, modified, last_modified = entry
+    headers = {
+        'Cache-Control': CACHE_CONTROL,
+        'ETag': etag,
+        'Last-Modified': last_modified,
+        }
+    if _fresh(request, etag, modified):
+        response = Response(status=HTTPStatus.NOT_MODIFIED, headers=headers)
+        del response.headers['Content-Type']
+        return response
+    return Response(body, content_type='text/html; charset=utf-8',
+        headers=headers)
 
 
 def secured(func):
@@ -100,7 +127,8 @@ def secured(func):
 def trace_code(request, database_name, code):
     if not TRACE_CODE.match(code):
         return not_found()
-    return _trace(request, database_name, [('trace_code', '=', code)])
+    return _trace(request, database_name, ('t', code),
+        [('trace_code', '=', code)])
 
 
 @app.route('/<database_name>/relief/trace/01/<gtin>/10/<lot>')
@@ -108,7 +136,7 @@ def trace_code(request, database_name, code):
 def digital_link(request, database_name, gtin, lot):
     if not (GTIN.match(gtin) and gtin_valid(gtin) and LOT_NUMBER.match(lot)):
         return not_found()
-    return _trace(request, database_name, [
+    return _trace(request, database_name, ('01', gtin, '10', lot), [
             ('number', '=', lot),
             ('product.identifiers', 'where', [
                     ('type', '=', 'ean'),
@@ -117,25 +145,42 @@ def digital_link(request, database_name, gtin, lot):
             ])
 
 
+def _trace(request, database_name, code, domain):
+    "Answer the page of the lot of domain, kept as code"
+    key = page.key(code)
+    entry = page.peek(database_name, key)
+    if entry is None:
+        entry = _render(request, database_name, key, domain)
+    if entry is None:
+        return not_found()
+    return _page(request, entry)
+
+
 @with_pool
 @with_transaction(readonly=True)
-def _trace(request, pool, domain):
+def _render(request, pool, key, domain):
+    "Return the kept page of key, rendered if needed; None: no page"
     try:
         Lot = pool.get('stock.lot')
         ModelData = pool.get('ir.model.data')
         pool.get('relief.trace.recall')
     except KeyError:
         # relief_trace is not activated in this database
-        return not_found()
+        return None
+    entry = page.pages.get(key)
+    if entry is not None:
+        return entry
     user_id = ModelData.get_id('relief_trace', 'user_trace_public')
     with Transaction().set_user(user_id), \
             Transaction().set_context(active_test=False):
         lots = Lot.search(domain, limit=2)
         if len(lots) != 1:
-            return not_found()
+            return None
         lot, = lots
         data = Lot.relief_public_data(lot)
         if data is None:
             # Not a traced product, or nothing of its origin to show
-            return not_found()
-        return _html(page.render(data))
+            return None
+        # Kept for the transactions that start after this one only if no
+        # change was committed since it started (MemoryCache.set)
+        return page.pages.set(key, page.entry(page.render(data)))
