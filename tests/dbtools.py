@@ -193,25 +193,67 @@ def credentials(name):
         (VAR / f'{name}-credentials.txt').read_text().splitlines())
 
 
+class Served(str):
+    "The URL of a server; pid: the process of scripts/serve"
+    pid = None
+
+
+def children(pid):
+    "The pids of the running children of pid (from /proc)"
+    result = []
+    for entry in Path('/proc').iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / 'stat').read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces
+        state, ppid = stat[stat.rindex(')') + 2:].split()[:2]
+        if int(ppid) == pid and state != 'Z':
+            result.append(int(entry.name))
+    return sorted(result)
+
+
+def service(supervisor, name):
+    """The pid of scripts/serve's service name (gunicorn, trytond-worker,
+    trytond-cron), or None"""
+    for pid in children(supervisor):
+        try:
+            command = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
+            stat = Path(f'/proc/{pid}/stat').read_text()
+        except OSError:
+            continue
+        # A service leads its process group (its forked task processes,
+        # orphans the script adopts, have the same command line)
+        if int(stat[stat.rindex(')') + 2:].split()[2]) != pid:
+            continue
+        # The interpreter first: the script is the next argument
+        if any(c.endswith(f'/{name}'.encode()) for c in command[:2]):
+            return pid
+
+
 @contextlib.contextmanager
-def production(name, log_dir, workers=2):
+def production(name, log_dir, workers=2, env=None):
     """Serve database name as production does, with scripts/serve
-    (gunicorn, trytond-worker, trytond-cron) on PostgreSQL; yield its URL"""
+    (gunicorn, trytond-worker, trytond-cron) on PostgreSQL, env added to
+    its environment; yield its URL (Served: with the script's pid)"""
     import pytest
 
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
+    env = dict(os.environ, **(env or {}))
     for variable in ['TRYTOND_CONFIG', 'TRYTOND_DATABASE__URI',
             'TRYTOND_DATABASE_NAMES', 'DB_NAME', 'DB_CACHE']:
         env.pop(variable, None)
-    url = f'http://127.0.0.1:{port}/'
+    url = Served(f'http://127.0.0.1:{port}/')
     with (log_dir / 'serve.log').open('w') as output:
         process = subprocess.Popen([str(ROOT / 'scripts' / 'serve'),
                 '--workers', str(workers), '--bind', f'127.0.0.1:{port}',
                 '--log-dir', str(log_dir), name],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True)
+    url.pid = process.pid
     try:
         deadline = time.monotonic() + 120
         while True:
