@@ -253,7 +253,8 @@ def read_workbook(
         raise_errors([('relief.msg_excel_not_xlsx', {})], filename)
     try:
         sheet = _get_sheet(workbook, layout, filename)
-        rows = enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), 1)
+        rows = enumerate(_safe_rows(
+                sheet.iter_rows(max_col=MAX_COLUMNS), filename), 1)
         top = list(islice(rows, HEADER_SEARCH))
         header_row, indexes = _read_header(sheet, top, layout, errors)
         if header_row is None:
@@ -302,6 +303,15 @@ def _load(data):
     reader = _Reader(BytesIO(data), read_only=True, data_only=False)
     reader.read()
     return reader.wb
+
+
+def _safe_rows(rows, filename):
+    "Yield rows, refusing the file if openpyxl fails on its XML"
+    try:
+        yield from rows
+    except Exception:
+        # A shared string out of range, bad XML, a damaged zip member ...
+        raise_errors([('relief.msg_excel_damaged', {})], filename)
 
 
 def _check_file(data, filename, max_size):

@@ -3,6 +3,7 @@
 import datetime as dt
 import os
 import re
+import zipfile
 from decimal import Decimal
 from io import BytesIO
 from xml.etree import ElementTree
@@ -514,10 +515,47 @@ class ExcelRulesTestCase(TestCase):
         self.assertEqual(lines, [LAYOUT.title, "推荐单位（盖章）：西安市总工会"])
 
     @with_transaction()
+    def test_damaged(self):
+        "Refuse a workbook whose sheet cannot be parsed"
+        book = Workbook()
+        book.active.append(["贫困县"])
+        book.active.append(["紫阳县"])
+        data = BytesIO()
+        book.save(data)
+        source = zipfile.ZipFile(BytesIO(data.getvalue()))
+        damaged = BytesIO()
+        with zipfile.ZipFile(damaged, 'w') as target:
+            for info in source.infolist():
+                part = source.read(info.filename)
+                # A shared string that does not exist
+                part = re.sub(
+                    rb'<c r="A2" t="inlineStr">.*?</c>',
+                    b'<c r="A2" t="s"><v>7</v></c>', part)
+                target.writestr(info.filename, part)
+
+        with self.assertRaises(ExcelError) as cm:
+            read_workbook(damaged.getvalue(), Layout([LAYOUT.columns[1]]))
+        self.assertIn('damaged', cm.exception.message)
+
+    @with_transaction()
     def test_suggest(self):
         "Suggest the closest name"
         self.assertIn('"紫阳县"', suggest("紫杨县", ["紫阳县", "柞水县"]))
         self.assertEqual(suggest("北京", ["紫阳县", "柞水县"]), '')
+
+
+def damage_sheet(data, cut):
+    "Return data with the XML of its sheet damaged at cut"
+    source = zipfile.ZipFile(BytesIO(data))
+    result = BytesIO()
+    with zipfile.ZipFile(result, 'w') as target:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == 'xl/worksheets/sheet1.xml':
+                cut %= len(part)
+                part = part[:cut] + b'<v>99</v>"<' + part[cut + 5:]
+            target.writestr(info.filename, part)
+    return result.getvalue()
 
 
 class ExcelPropertyTestCase(TestCase):
@@ -547,7 +585,7 @@ class ExcelPropertyTestCase(TestCase):
 
         @settings(max_examples=60, deadline=None,
             suppress_health_check=list(HealthCheck))
-        @given(rows, st.integers(0, 3), st.integers(0, 2000))
+        @given(rows, st.integers(0, 4), st.integers(0, 2000))
         def check(rows, damage, cut):
             book = Workbook()
             sheet = book.active
@@ -561,6 +599,8 @@ class ExcelPropertyTestCase(TestCase):
                 data = data[:cut]
             elif damage == 2:
                 data = data[:cut] + bytes(10) + data[cut + 10:]
+            elif damage == 3:
+                data = damage_sheet(data, cut)
             try:
                 result = read_workbook(data, layout, max_rows=20)
             except ExcelError as error:
