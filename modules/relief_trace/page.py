@@ -13,7 +13,7 @@ from email.utils import formatdate
 from html import escape
 
 from trytond import config
-from trytond.cache import Cache, MemoryCache
+from trytond.cache import BaseCache, Cache, MemoryCache
 from trytond.pool import PoolMeta
 
 INSPECTION = {'passed': "合格", 'failed': "不合格"}
@@ -172,7 +172,10 @@ def not_found():
 # production shape), else through the ir_cache table that each transaction
 # reads at its start.  A page that is not found is not kept: a lot may get
 # its page later (a packing done, its origin given).
-pages = Cache('relief_trace.page', context=False)
+# (One instance by name: the module may be imported twice, as
+# trytond.modules.relief_trace and by the path of its tests.)
+pages = (BaseCache._instances.get('relief_trace.page')
+    or Cache('relief_trace.page', context=False))
 
 
 def key(code):

@@ -24,7 +24,7 @@ from werkzeug.exceptions import (
     HTTPException, InternalServerError, MethodNotAllowed, NotFound,
     ServiceUnavailable)
 
-from trytond import backend
+from trytond import backend, config
 from trytond.protocols.wrappers import Response, with_pool, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
@@ -42,6 +42,7 @@ LOT_NUMBER = re.compile(r'^[A-Za-z0-9._-]{1,20}$')
 CACHE_CONTROL = 'public, max-age=60, must-revalidate'
 CACHE_CONTROL_NOT_FOUND = 'public, max-age=60'
 METHODS = {'GET', 'HEAD'}
+MAX_REQUEST_SIZE = config.getint('request', 'max_size')
 
 
 def gtin_valid(gtin):
@@ -122,7 +123,16 @@ def secured(func):
     return wrapper
 
 
+def anonymous(func):
+    """Tell trytond the route's request size (no body is read): else it
+    works out request.user_id for it, and would check a session or try a
+    login for any Authorization header a scanner sends"""
+    func.max_request_size = MAX_REQUEST_SIZE
+    return func
+
+
 @app.route('/<database_name>/relief/trace/t/<code>')
+@anonymous
 @secured
 def trace_code(request, database_name, code):
     if not TRACE_CODE.match(code):
@@ -132,6 +142,7 @@ def trace_code(request, database_name, code):
 
 
 @app.route('/<database_name>/relief/trace/01/<gtin>/10/<lot>')
+@anonymous
 @secured
 def digital_link(request, database_name, gtin, lot):
     if not (GTIN.match(gtin) and gtin_valid(gtin) and LOT_NUMBER.match(lot)):
