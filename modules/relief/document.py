@@ -2,6 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 """Printable documents: OpenDocument templates converted to PDF by
 LibreOffice when it is installed, left as OpenDocument when it is not."""
+import atexit
 import logging
 import os
 import shlex
@@ -34,6 +35,7 @@ def convert_command():
         profile = os.path.join(
             tempfile.gettempdir(), 'trytond-soffice-%s' % os.getpid())
         command = DEFAULT_COMMAND.replace('%(profile)s', profile)
+        atexit.register(shutil.rmtree, profile, ignore_errors=True)
         if not config.has_section('report'):
             config.add_section('report')
         config.set('report', 'convert_command', command)
