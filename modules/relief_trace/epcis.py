@@ -3,16 +3,39 @@
 """A lot's history as a GS1 EPCIS 2.0 document (JSON-LD).
 
 Receiving and shipping are ObjectEvents; packing a gift pack is a
-TransformationEvent (its component lots in, the pack lot out), whose
-transformationID is the production.  Lots are EPC classes: the LGTIN URI
-https://id.gs1.org/01/<GTIN-14>/10/<lot> when the product has a GTIN,
-otherwise the lot's trace URI.  Purchases and sales are bizTransactions;
-parties are not named (the document may leave the company)."""
+TransformationEvent (its component lots in, the pack lot out).  Lots are
+EPC classes (quantityList: a lot is counted, its items have no serials).
+Purchases and sales are bizTransactions; parties are not named (the
+document may leave the company).
+
+Identifiers:
+- epcClass: the lot's GS1 Digital Link URI <base>/01/<GTIN-14>/10/<lot>
+  with the configured public base (a custom resolver domain is allowed by
+  GS1 Digital Link), the URI printed in the lot's QR code.  The EPC URN
+  urn:epc:class:lgtin: is made of a GS1 company prefix and item reference,
+  which only a GTIN gives: without a GTIN no GS1 identifier exists.  EPCIS
+  2.0 accepts any URI as epcClass (a private identifier of the company,
+  CBV 2.0 section 8.3), so such a lot is urn:relief-erp:lot:<trace code>:
+  a URN, not the page's URL, unique across installations (96 random bits),
+  as printed on the lot's label.
+- eventID: urn:uuid:<random UUID> stored on the move or production when it
+  is created, so that re-exporting gives the same id and two installations
+  never share one (EPCIS 2.0 section 7.4.1).
+- readPoint, bizLocation and bizTransaction are private URNs of the
+  company (urn:relief-erp:...): its locations have no GLN."""
 import datetime as dt
 import json
+import uuid
 
+from sql import Null
+from sql.conditionals import Case
+
+from trytond import backend
 from trytond.model import ModelView, fields
-from trytond.pool import Pool
+from trytond.model.fields import SQL_OPERATORS
+from trytond.pool import Pool, PoolMeta
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'
@@ -21,11 +44,62 @@ URN = 'urn:relief-erp:'
 OFFSET = '+08:00'  # China Standard Time
 
 
+def new_event_id():
+    return f'urn:uuid:{uuid.uuid4()}'
+
+
+class EventIdMixin:
+    "A globally unique EPCIS event id, given at creation and kept"
+    __slots__ = ()
+
+    relief_epcis_id = fields.Char(
+        "EPCIS Event ID", readonly=True, strip=False,
+        help="The identifier of the EPCIS event of this record.")
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        # Records made before the column existed get their id now
+        cursor.execute(*table.select(table.id,
+                where=table.relief_epcis_id == Null))
+        ids = [i for i, in cursor]
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
+            values = [(i, new_event_id()) for i in sub_ids]
+            cursor.execute(*table.update(
+                    [table.relief_epcis_id],
+                    [Case(*((table.id == i, v) for i, v in values))],
+                    where=SQL_OPERATORS['in'](
+                        table.id, [i for i, _ in values])))
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('relief_epcis_id'):
+            values['relief_epcis_id'] = new_event_id()
+        return values
+
+    @classmethod
+    def copy(cls, records, default=None):
+        default = default.copy() if default is not None else {}
+        default['relief_epcis_id'] = None
+        return super().copy(records, default=default)
+
+
+class Move(EventIdMixin, metaclass=PoolMeta):
+    __name__ = 'stock.move'
+
+
+class Production(EventIdMixin, metaclass=PoolMeta):
+    __name__ = 'production'
+
+
 def epc_class(lot, base):
     gtin = lot.product.relief_gtin
     if gtin and lot.relief_lot_number_safe:
-        return f'https://id.gs1.org/01/{gtin}/10/{lot.number}'
-    return lot.trace_uri_from(base)
+        return lot.trace_uri_from(base)
+    return f'{URN}lot:{lot.trace_code}'
 
 
 def _time(move):
@@ -34,10 +108,11 @@ def _time(move):
 
 
 def _quantity(move, base):
+    quantity, code = move.unit.relief_epcis_quantity(move.quantity)
     return {
         'epcClass': epc_class(move.lot, base),
-        'quantity': move.quantity,
-        'uom': move.unit.symbol,
+        'quantity': quantity,
+        'uom': code,
         }
 
 
@@ -57,7 +132,7 @@ def _transaction(move):
 def object_event(move, base, step, disposition):
     event = {
         'type': 'ObjectEvent',
-        'eventID': f'{URN}move:{move.id}',
+        'eventID': move.relief_epcis_id,
         'eventTime': _time(move),
         'eventTimeZoneOffset': OFFSET,
         'action': 'OBSERVE',
@@ -77,13 +152,16 @@ def transformation_event(production, base):
     inputs = [m for m in production.inputs if m.state == 'done' and m.lot]
     outputs = [m for m in production.outputs if m.state == 'done' and m.lot]
     date = production.effective_date or production.planned_date
+    event_id = production.relief_epcis_id
     return {
         'type': 'TransformationEvent',
-        'eventID': f'{URN}production:{production.id}',
+        'eventID': event_id,
         'eventTime': f'{date.isoformat()}T00:00:00{OFFSET}',
         'eventTimeZoneOffset': OFFSET,
-        'transformationID': (
-            f'{URN}production:{production.number or production.id}'),
+        # Derived from the event id: as unique and as stable
+        'transformationID': 'urn:uuid:' + str(uuid.uuid5(
+                uuid.UUID(event_id.removeprefix('urn:uuid:')),
+                'transformationID')),
         'bizStep': 'packing',
         'disposition': 'active',
         'inputQuantityList': [_quantity(m, base) for m in inputs],
@@ -92,20 +170,41 @@ def transformation_event(production, base):
         }
 
 
+def _in_history(move, upstream, downstream):
+    """Whether move is an event of the history of the exported lots: what
+    made or received the lots they come from (upstream), what packed or
+    shipped the lots they went into (downstream).  A component lot's
+    packing into another pack, or its own sale, is not in a pack's
+    history: they belong to the component lot's."""
+    lot = move.lot.id
+    if move.production_output:
+        return lot in upstream
+    if move.production_input:
+        return lot in downstream
+    if move.from_location.type == 'supplier':
+        return lot in upstream
+    if move.to_location.type == 'customer':
+        return lot in downstream
+    return False
+
+
 def document(lots):
-    """Return the EPCIS document of the history of lots and of the lots
-    packed from or into them"""
+    """Return the EPCIS document of the history of lots: their origin
+    (through the lots packed into them) and where they went (through the
+    lots they were packed into)"""
     pool = Pool()
     Configuration = pool.get('relief.configuration')
     Lot = pool.get('stock.lot')
     Move = pool.get('stock.move')
     base = Configuration(1).get_trace_base_url()
-    lot_ids = (Lot.relief_trace_lots(lots, 'downstream')
-        | Lot.relief_trace_lots(lots, 'upstream'))
+    downstream = Lot.relief_trace_lots(lots, 'downstream')
+    upstream = Lot.relief_trace_lots(lots, 'upstream')
     moves = Move.search([
-            ('lot', 'in', list(lot_ids)),
+            ('lot', 'in', list(downstream | upstream)),
             ('state', '=', 'done'),
             ], order=[('effective_date', 'ASC'), ('id', 'ASC')])
+    moves = [m for m in moves if _in_history(m, upstream, downstream)]
+    check_units(moves)
     # Sorted by time, then by the order of the moves within a day
     events, productions = [], {}
     for move in moves:
@@ -130,6 +229,21 @@ def document(lots):
         'creationDate': now.isoformat().replace('+00:00', 'Z'),
         'epcisBody': {'eventList': events},
         }
+
+
+def check_units(moves):
+    """Refuse the export when a unit has no UN/ECE code (before building
+    it), naming the unit; the inputs and outputs of the productions too"""
+    units = set()
+    for move in moves:
+        production = move.production_input or move.production_output
+        if production:
+            units.update(m.unit for m in production.inputs + production.outputs
+                if m.state == 'done' and m.lot)
+        else:
+            units.add(move.unit)
+    for unit in sorted(units, key=lambda u: u.id):
+        unit.relief_epcis_quantity(0)
 
 
 class EPCISExport(Wizard):

@@ -24,3 +24,8 @@ class RecallError(ValidationError):
 
 class RecallAccessError(AccessError):
     pass
+
+
+class UomCodeError(ValidationError):
+    "A unit without the UN/ECE Recommendation 20 code EPCIS needs"
+    pass

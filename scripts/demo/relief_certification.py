@@ -648,12 +648,22 @@ def certify_suppliers(config, rng, suppliers, today):
     return certifications
 
 
+def gtin13(company, item):
+    """An invented GTIN-13 of a GS1 China prefix (697): the supplier's
+    company number and an item number, with its check digit"""
+    digits = f'697{company:04d}{item:05d}'
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits))
+    return digits + str(-total % 10)
+
+
 def create_products(config, suppliers, uoms, categories):
     "The relief product templates, each bought from its supplier"
     vlist, keys, numbers = [], [], {}
-    for name, (party, county, data) in suppliers.items():
+    for company, (name, (party, county, data)) in enumerate(
+            suppliers.items(), 1):
         code = data[0]
-        for product, unit, list_price, cost_price, category in data[5]:
+        for item, (product, unit, list_price, cost_price, category) in (
+                enumerate(data[5], 1)):
             uom = uoms[unit].id
             numbers[code] = numbers.get(code, 0) + 1
             vlist.append({
@@ -670,7 +680,13 @@ def create_products(config, suppliers, uoms, categories):
                     'account_category': categories['account'].id,
                     'categories': [('add', [categories[category].id])],
                     'products': [('create', [{
-                                    'cost_price': Decimal(cost_price)}])],
+                                    'cost_price': Decimal(cost_price),
+                                    'identifiers': [('create', [{
+                                                    'type': 'ean',
+                                                    'code': gtin13(
+                                                        company, item),
+                                                    }])],
+                                    }])],
                     'product_suppliers': [('create', [{
                                     'party': party.id,
                                     'lead_time': dt.timedelta(days=3),

@@ -10,8 +10,11 @@ gift pack of products of four counties (中秋大礼包) in the warehouse, ships
 gift packs to unions and products to members, and recalls a lot of one of
 the pack's components: the recall lists the unions and members reached.
 
-The QR codes point at the demo server (scripts/run):
-http://127.0.0.1:8000/<database>/relief/trace, or RELIEF_TRACE_BASE."""
+The QR codes hold GS1 Digital Links (every demo product has an invented
+GTIN of a GS1 China prefix) on a public base, https://trace.example-relief.cn
+or RELIEF_TRACE_BASE: labels never point at the local machine.  The demo
+server answers the same paths locally (scripts/run):
+http://127.0.0.1:8000/<database>/relief/trace/01/<GTIN-14>/10/<lot>."""
 import datetime as dt
 import os
 import random
@@ -19,17 +22,26 @@ from decimal import Decimal
 
 from proteus import Model
 
-from relief_certification import _click, _create, _ref, as_user
+from relief_certification import _click, _create, _ref, as_user, gtin13
 
 PACK_NAME = "中秋大礼包（多县组合装）"
 PACK_CODE = 'LB-ZQ'
+# The pack's invented GTIN: the distributor's own company number
+PACK_GTIN = gtin13(9001, 1)
+PUBLIC_BASE = 'https://trace.example-relief.cn'
+# The UN/ECE Recommendation 20 codes of the demo's counted units (created
+# by relief_certification's demo), which EPCIS exports need
+UN_CODES = {'盒': 'XBX', '袋': 'XBG', '瓶': 'XBO', '箱': 'XCT'}
 # The components preferred for the pack, by product name, in this order;
 # completed with other received products of other counties.
 PREFERRED = [
     "周至猕猴桃礼盒（翠香 24枚）", "汉阴富硒绿茶（250g 礼盒）",
     "柞水木耳（250g）", "米脂小米（2.5kg）"]
 COMPONENTS = 4
-PACKS = 2  # pack lots, each packed from its own lots
+# Pack lots, packed from the first lots of the components: packs share a
+# component lot when its product has one lot only (each pack's EPCIS shows
+# its own packing only, epcis._in_history)
+PACKS = 2
 RECALL_REASON = (
     "市场监管部门抽检发现该批次农药残留超标（演示数据，事件为虚构）。")
 BASES = ["专业合作社种植基地", "现代农业产业园", "扶贫车间", "生态种植基地"]
@@ -42,6 +54,7 @@ def load(config, passwords):
     Date = Model.get('ir.date', config=config)
     today = Date._proxy.today(config.context)
     set_base_url(config)
+    set_un_codes(config)
     grant_production(config)
     with as_user(config, 'backoffice'):
         lots = receive_purchases(config, rng, today)
@@ -62,9 +75,18 @@ def _search_read(config, model, domain, fields, order=None):
 def set_base_url(config):
     Configuration = Model.get('relief.configuration', config=config)
     configuration = Configuration(1)
-    configuration.trace_base_url = os.environ.get('RELIEF_TRACE_BASE') or (
-        f'http://127.0.0.1:8000/{config.database_name}/relief/trace')
+    configuration.trace_base_url = (
+        os.environ.get('RELIEF_TRACE_BASE') or PUBLIC_BASE)
     configuration.save()
+
+
+def set_un_codes(config):
+    "The Rec 20 codes of the demo's counted units"
+    Uom = Model.get('product.uom', config=config)
+    for uom in Uom.find([('symbol', 'in', list(UN_CODES))]):
+        if not uom.relief_un_code:
+            uom.relief_un_code = UN_CODES[uom.symbol]
+            uom.save()
 
 
 def grant_production(config):
@@ -195,7 +217,11 @@ def define_gift_pack(config, lots):
                 'cost_price_method': 'average',
                 'account_category': first.account_category.id,
                 'categories': [('add', [c.id for c in first.categories])],
-                'products': [('create', [{}])],
+                'products': [('create', [{
+                                'identifiers': [('create', [{
+                                                'type': 'ean',
+                                                'code': PACK_GTIN}])],
+                                }])],
                 }])
     pack = template.products[0]
     bom, = _create(config, 'production.bom', [{
@@ -218,7 +244,7 @@ def define_gift_pack(config, lots):
 
 
 def pack_gift_packs(config, lots, pack, bom, chosen, today):
-    "Pack the gift packs, each from its own lots; return the pack lots"
+    "Pack the gift packs from the components' lots; return the pack lots"
     Lot = Model.get('stock.lot', config=config)
     Product = Model.get('product.product', config=config)
     Production = Model.get('production', config=config)

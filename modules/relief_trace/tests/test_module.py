@@ -6,6 +6,7 @@ import zlib
 
 from trytond.model.exceptions import SQLConstraintError
 from trytond.modules.relief_trace import qr, routes
+from trytond.modules.relief_trace.exceptions import UomCodeError
 from trytond.modules.relief_trace.stock import new_trace_code
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
@@ -49,6 +50,32 @@ class ReliefTraceTestCase(ModuleTestCase):
         pool = Pool()
         RecallLine = pool.get('relief.trace.recall.line')
         self.assertIn('recall', RecallLine.__access__)
+
+    @with_transaction()
+    def test_uom_un_codes(self):
+        "Units have their Rec 20 code; jin in kilograms; a box needs its own"
+        pool = Pool()
+        Uom = pool.get('product.uom')
+        Data = pool.get('ir.model.data')
+
+        def uom(xml_id):
+            return Uom(Data.get_id(*xml_id.split('.')))
+        self.assertEqual(uom('product.uom_unit').relief_un_code, 'H87')
+        self.assertEqual(
+            uom('relief_certification.uom_bottle').relief_un_code, 'XBO')
+        self.assertEqual(
+            uom('relief_certification.uom_jin').relief_epcis_quantity(10),
+            (5, 'KGM'))
+        unit = uom('product.uom_unit')
+        box, = Uom.create([{
+                    'name': "盒", 'symbol': "盒", 'category': unit.category.id,
+                    'factor': 1, 'rate': 1}])
+        with self.assertRaises(UomCodeError):
+            box.relief_epcis_quantity(1)
+        with self.assertRaises(UomCodeError):
+            Uom.write([box], {'relief_un_code': 'box'})
+        Uom.write([box], {'relief_un_code': 'XBX'})
+        self.assertEqual(box.relief_epcis_quantity(2), (2, 'XBX'))
 
     @with_transaction()
     def test_trace_code_unique(self):

@@ -5,6 +5,9 @@ two certified and listed relief products of two counties (kiwis of 周至县
 with a GTIN, walnuts of 洛南县 without), their suppliers, a gift box, a union
 and a member, and a back office user."""
 import datetime as dt
+import functools
+import json
+import os
 from decimal import Decimal
 
 from proteus import Model
@@ -208,3 +211,39 @@ def pack_lots(pack, bom, quantity, lots, pack_lot):
     production.click('run')
     production.click('do')
     return production
+
+
+@functools.cache
+def _epcis_validator():
+    "GS1's EPCIS 2.0 JSON schema (README.md names its source and version)"
+    import jsonschema
+    path = os.path.join(os.path.dirname(__file__), 'EPCIS-JSON-Schema.json')
+    with open(path, encoding='utf-8') as file:
+        schema = json.load(file)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def epcis_errors(document):
+    "Return the messages of the errors of document against GS1's schema"
+    return [f'{"/".join(map(str, e.absolute_path))}: {e.message}'
+        for e in _epcis_validator().iter_errors(document)]
+
+
+def epcis_uris(document):
+    "Return the EPC class URIs of the events of document"
+    uris = set()
+    for event in document['epcisBody']['eventList']:
+        for key in ['quantityList', 'inputQuantityList',
+                'outputQuantityList']:
+            uris.update(q['epcClass'] for q in event.get(key, []))
+    return sorted(uris)
+
+
+def digital_link(uri):
+    """Return the (GTIN-14, lot) of the GS1 Digital Link uri as biip parses
+    it; biip raises ParseError on what is no Digital Link"""
+    from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+    link = GS1DigitalLinkURI.parse(uri)
+    elements = {e.ai.ai: e.value for e in link.element_strings}
+    return elements.get('01'), elements.get('10')
