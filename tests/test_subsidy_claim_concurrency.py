@@ -162,3 +162,94 @@ def test_claims_generated_together(database):
         for l in claim_lines)
     holding = {l.claim.id for l in claim_lines}
     assert len(holding) == 1, holding
+
+
+def _click_queued(uri, database, claim_id, barrier, gate, results):
+    """Worker: click Generate Lines on claim_id, a claim large enough to be
+    queued (the threshold lowered to 0), with trytond-worker taking the
+    tasks (none run inline)"""
+    os.environ['TRYTOND_DATABASE_URI'] = uri
+    os.environ['TRYTOND_CACHE__CLEAN_TIMEOUT'] = '0'
+    os.environ['TRYTOND_QUEUE__WORKER'] = 'True'
+    result = {'outcome': 'done', 'queued': False, 'refused': []}
+    try:
+        from proteus import Model, config
+        from trytond.exceptions import UserError
+
+        cfg = config.set_trytond(database=database, user='finance')
+        claim = Model.get('relief.subsidy.claim')(claim_id)
+        barrier.wait(timeout=TIMEOUT)
+        with cfg.set_context(relief_claim_queue_lines=0):
+            try:
+                claim.click('generate')
+            except UserError as error:
+                result['refused'].append(
+                    (type(error).__name__, error.message))
+            else:
+                result['queued'] = True
+    except Exception as exception:
+        barrier.abort()
+        result.update(outcome='failed', error=repr(exception))
+    results.put(result)
+
+
+def test_queued_generation_once_and_requeued(database):
+    """4 clicks at once on one large claim queue its generation once; the
+    task, taken by a worker that died, is requeued and generates the lines
+    once, notifying the user who clicked"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    from trytond.worker import run_task
+
+    name = database['name']
+    claim_id = database['claims'][0]
+    pool = Pool(name)
+    with Transaction().start(name, 0) as transaction:
+        # No subsidy claimed yet, whatever ran before
+        ClaimLine = pool.get('relief.subsidy.claim.line')
+        ClaimLine.delete(ClaimLine.search([]))
+        transaction.commit()
+
+    outcomes = run_together(_click_queued,
+        [(URI, name, claim_id)] * PROCESSES, TIMEOUT)
+
+    assert all(o['outcome'] == 'done' for o in outcomes), outcomes
+    assert sum(o['queued'] for o in outcomes) == 1, outcomes
+    for outcome in outcomes:
+        for error, message in outcome['refused']:
+            assert error in {'AccessButtonError', 'ClaimError'}, (
+                error, message)
+
+    def tasks():
+        Queue = pool.get('ir.queue')
+        return [t for t in Queue.search([])
+            if t.data['method'] == 'generate_queued'
+            and t.data['instances'] == [claim_id]]
+
+    with Transaction().start(name, 0) as transaction:
+        task, = tasks()
+        Claim = pool.get('relief.subsidy.claim')
+        assert Claim(claim_id).generating
+        # Taken two minutes ago by a worker killed since (nothing committed)
+        Queue = pool.get('ir.queue')
+        Queue.write([task], {'dequeued_at': dt.datetime.now()
+                - dt.timedelta(minutes=2)})
+        transaction.commit()
+    with Transaction().start(name, 0) as transaction:
+        assert Queue.relief_requeue_stalled() == [task.id]
+        transaction.commit()
+    # Run by the next worker, then a copy of it once more
+    run_task(name, task.id)
+    run_task(name, task.id)
+
+    with Transaction().start(name, 0, readonly=True):
+        claim = Claim(claim_id)
+        assert not claim.generating
+        lines = {l.subsidy_line.id: l.amount for l in claim.lines}
+        assert lines == database['lines']
+        Notification = pool.get('res.notification')
+        notification, = Notification.search([
+                ('model', '=', 'relief.subsidy.claim')])
+        assert notification.user.login == 'finance'
+        assert notification.icon == 'tryton-ok'
+        assert notification.records == f'[{claim_id}]'

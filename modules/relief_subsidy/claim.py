@@ -267,7 +267,7 @@ class Claim(Workflow, ModelSQL, ModelView):
         if large:
             # Marked first: a second click waits for the programme's lock,
             # then sees the flag and is refused.
-            cls.write(large, {'generating': True})
+            cls._set_generating(large, True)
             for claim in large:
                 # One task a claim: a failure undoes only its own lines
                 cls.__queue__.generate_queued([claim])
@@ -289,18 +289,36 @@ class Claim(Workflow, ModelSQL, ModelView):
             except UserError as error:
                 # Nothing of the generation is kept, only the notification
                 Transaction().rollback()
-                cls.write([claim], {'generating': False})
+                cls._set_generating([claim], False)
                 notify(user, gettext(
                         'relief_subsidy.msg_claim_generate_failed',
                         claim=claim.rec_name),
                     error.message, 'tryton-error', records=[claim])
             else:
-                cls.write([claim], {'generating': False})
+                cls._set_generating([claim], False)
                 notify(user, gettext(
                         'relief_subsidy.msg_claim_generate_done',
                         claim=claim.rec_name,
                         count=claim._line_count()),
                     None, 'tryton-ok', records=[claim])
+
+    @classmethod
+    def _set_generating(cls, claims, value):
+        """Set the flag in SQL: writing the claim would check its period
+        under a lock of the whole table (the exclusion constraint), held
+        while the lines are generated"""
+        table = cls.__table__()
+        transaction = Transaction()
+        transaction.connection.cursor().execute(*table.update(
+                [table.generating, table.write_uid, table.write_date],
+                [value, transaction.user, CurrentTimestamp()],
+                where=table.id.in_([c.id for c in claims])))
+        transaction.counter += 1
+        for claim in claims:
+            claim._local_cache.pop(claim.id, None)
+            for cache in transaction.cache.values():
+                if cls.__name__ in cache:
+                    cache[cls.__name__].pop(claim.id, None)
 
     def check_not_generating(self):
         if self.generating:
@@ -335,9 +353,14 @@ class Claim(Workflow, ModelSQL, ModelView):
                         program=claim.program.rec_name))
 
     def _unclaimed_count(self):
-        "The number of lines generating the claim would give"
+        "The number of lines generating the claim (again) would give"
+        pool = Pool()
+        SubsidyLine = pool.get('relief.subsidy.line')
+        line = SubsidyLine.__table__()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*self._unclaimed_query(count=True))
+        # Its own lines are deleted first
+        cursor.execute(*line.select(Count(line.id),
+                where=self._unclaimed_where(line, but_mine=True)))
         return cursor.fetchone()[0]
 
     def _line_count(self):
@@ -369,24 +392,26 @@ class Claim(Workflow, ModelSQL, ModelView):
         cursor.execute(*table.update(
                 [table.consumed], [table.consumed], where=where))
 
-    def _unclaimed_query(self, count=False):
-        """SELECT the claim line values of the unclaimed subsidies, or with
-        count, COUNT those that generating the claim again would take"""
+    def _unclaimed_query(self):
+        "SELECT the claim line values of the unclaimed subsidies"
         pool = Pool()
         SubsidyLine = pool.get('relief.subsidy.line')
-        ClaimLine = pool.get('relief.subsidy.claim.line')
         line = SubsidyLine.__table__()
+        return line.select(
+            Literal(self.id), line.id, line.amount,
+            Literal(Transaction().user), CurrentTimestamp(),
+            where=self._unclaimed_where(line))
+
+    def _unclaimed_where(self, line, but_mine=False):
+        """The unclaimed subsidy lines of the claim (line), or with but_mine
+        those claimed by no other claim"""
+        pool = Pool()
+        ClaimLine = pool.get('relief.subsidy.claim.line')
         claimed = ClaimLine.__table__()
         in_claim = claimed.subsidy_line == line.id
-        if count:
-            # Its own lines are deleted first
+        if but_mine:
             in_claim &= claimed.claim != self.id
-            columns = [Count(Literal('*'))]
-        else:
-            columns = [Literal(self.id), line.id, line.amount,
-                Literal(Transaction().user), CurrentTimestamp()]
-        return line.select(*columns,
-            where=(line.program == self.program.id)
+        return ((line.program == self.program.id)
             & line.state.in_(['confirmed', 'cancelled'])
             & (line.date <= self.end_date)
             & ~Exists(claimed.select(Literal(1), where=in_claim)))

@@ -17,7 +17,9 @@ in a random order each round:
   no checks, history        the same supplier, checks off
 
 Prints a table of medians, 90th percentiles and ratios beside the targets;
-asserts nothing.  The database is created (or restored from the dump cached
+asserts no timing, but prints no ratio and exits non-zero when the work
+timed is not the work named (a purchase not confirmed, no history inserted).
+The database is created (or restored from the dump cached
 in --cache) and dropped at the end."""
 import argparse
 import datetime as dt
@@ -337,6 +339,43 @@ def consumed_ms(cfg, supplier, repeat=20):
     return statistics.median(times)
 
 
+class NotMeasured(Exception):
+    "The work timed is not the work the benchmark names"
+
+
+def refuse_unless(condition, reason):
+    "Refuse to print a ratio of work that is not the work named"
+    if not condition:
+        raise NotMeasured(reason)
+
+
+def guarded(run, *args):
+    """Call run(*args); when the work it timed is not the work it names,
+    print why instead of ratios and exit non-zero"""
+    try:
+        run(*args)
+    except NotMeasured as reason:
+        print(f"\nNo figures: {reason}", flush=True)
+        sys.exit(2)
+
+
+def company_today(cfg):
+    "The company's date, as Tryton dates a sale (its time zone)"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(cfg.database_name, cfg.user, readonly=True,
+            context=cfg.context):
+        return Pool(cfg.database_name).get('ir.date').today()
+
+
+def states(cfg, model, ids):
+    "The states of the records of model, counted: {state: count}"
+    counts = {}
+    for record in cfg.get_proxy(model).read(ids, ['state'], cfg.context):
+        counts[record['state']] = counts.get(record['state'], 0) + 1
+    return counts
+
+
 def p90(values):
     if len(values) < 2:
         return max(values)
@@ -402,7 +441,7 @@ def main():
     started = time.monotonic()
     create_database(name, args.cache)
     try:
-        run(name, args, started)
+        guarded(run, name, args, started)
     finally:
         drop([name])
 
@@ -436,6 +475,13 @@ def run(name, args, started):
         lambda variant, round_: timed_confirm(
             cfg, fresh[variant][round_], variants[variant][1]))
     query = {code: consumed_ms(cfg, s) for code, s in suppliers.items()}
+    refuse_unless(not args.history or count > 0,
+        f"no earlier purchase inserted for --history {args.history}")
+    for variant, ids in fresh.items():
+        confirmed = states(cfg, 'purchase.purchase', ids)
+        refuse_unless(set(confirmed) <= {'confirmed', 'processing'},
+            f"the purchases of {variant!r} are not all confirmed: "
+            f"{confirmed}")
 
     median = {v: statistics.median(t) for v, t in times.items()}
     reference = {
