@@ -355,7 +355,7 @@ def load(urls, seconds, connections, expected=200, headers=None):
     headers = headers or {}
     if isinstance(urls, str) and shutil.which('wrk'):
         command = ['wrk', '-t', '2', '-c', str(connections),
-            '-d', f'{seconds}s', urls]
+            '-d', f'{max(1, round(seconds))}s', urls]
         for header in headers.items():
             command += ['-H', '%s: %s' % header]
         output = subprocess.run(command, capture_output=True, text=True,
@@ -447,13 +447,25 @@ def time_page(name, args):
             for _, url, expected, headers_ in cases:
                 # warm up every worker
                 load(url, 2, args.connections, expected, headers_)
+            # Interleaved rounds: a load on the machine from elsewhere
+            # falls on every case alike
+            totals = {k: [0, 0.0, 0] for k, *_ in cases}
+            for _ in range(args.rounds):
+                for key, url, expected, headers_ in cases:
+                    rps, count, bad = load(url, args.seconds / args.rounds,
+                        args.connections, expected, headers_)
+                    total = totals[key]
+                    total[0] += count
+                    total[1] += count / rps if rps else 0
+                    total[2] += bad
+            results = {k: (c / s if s else 0, c, b)
+                for k, (c, s, b) in totals.items()}
             cold = _cold_codes(name, args.cold)
             if cold:
                 # Each request a lot not rendered yet (not warmed up)
-                cases.append(('trace page, cold cache',
-                        [trace + c for c in cold], 200, None))
-            results = {k: load(u, args.seconds, args.connections, e, h)
-                for k, u, e, h in cases}
+                results['trace page, cold cache'] = load(
+                    [trace + c for c in cold], args.seconds,
+                    args.connections)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -470,8 +482,8 @@ def report_page(results, size, cold, args):
     tool = 'wrk' if shutil.which('wrk') else 'http.client threads'
     print()
     print(f"The public trace page, gunicorn with 2 workers, {tool}, "
-        f"{args.connections} connections, {args.seconds} s each "
-        f"({size:,} bytes a page)")
+        f"{args.connections} connections, {args.seconds} s each in "
+        f"{args.rounds} interleaved rounds ({size:,} bytes a page)")
     header = (f"{'request':<24} {'req/s':>9} {'requests':>9} "
         f"{'unexpected':>10} {'vs static':>10}  target")
     print(header)
@@ -518,6 +530,9 @@ def main():
         help="seconds of load per URL (default: %(default)s)")
     parser.add_argument('--connections', type=int, default=8,
         help="concurrent connections of the load (default: %(default)s)")
+    parser.add_argument('--rounds', type=int, default=5,
+        help="interleaved rounds of the page loads, --seconds in all "
+        "(default: %(default)s)")
     parser.add_argument('--cold', type=int, default=20_000,
         help="lots whose pages the cold cache load requests, each once "
         "(default: %(default)s; 0: no cold load)")
