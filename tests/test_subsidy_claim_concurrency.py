@@ -177,9 +177,10 @@ def _click_queued(uri, database, claim_id, barrier, gate, results):
         from trytond.exceptions import UserError
 
         cfg = config.set_trytond(database=database, user='finance')
-        claim = Model.get('relief.subsidy.claim')(claim_id)
-        barrier.wait(timeout=TIMEOUT)
         with cfg.set_context(relief_claim_queue_lines=0):
+            # A record clicks with the context it was read with
+            claim = Model.get('relief.subsidy.claim')(claim_id)
+            barrier.wait(timeout=TIMEOUT)
             try:
                 claim.click('generate')
             except UserError as error:
