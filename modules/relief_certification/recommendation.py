@@ -172,7 +172,8 @@ class SupplierCertification(metaclass=PoolMeta):
         unit or raise reporting every error at once"""
         errors = []
         rows = read_workbook(data, LAYOUT, filename=filename, errors=errors)
-        counties = find_counties({r['county'] for r in rows if r.get('county')})
+        counties = find_counties(
+            {r['county'] for r in rows if r.get('county')})
         units = find_units({
                 r['output'][1] for r in rows if r.get('output')
                 and r['output'][1]})

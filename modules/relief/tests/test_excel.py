@@ -3,6 +3,7 @@
 import datetime as dt
 import os
 import re
+import time
 import zipfile
 from decimal import Decimal
 from io import BytesIO
@@ -10,7 +11,6 @@ from xml.etree import ElementTree
 
 import polib
 from openpyxl import Workbook, load_workbook
-
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from trytond.modules.relief.excel import (
@@ -473,7 +473,6 @@ class ExcelRulesTestCase(TestCase):
             sheet.append(["紫阳县"])
         data = save(book)
 
-        import time
         start = time.process_time()
         with self.assertRaises(ExcelError) as cm:
             read_workbook(data, Layout([LAYOUT.columns[1]]), max_rows=10)
