@@ -225,7 +225,7 @@ def test_queued_generation_once_and_requeued(database):
         Queue = pool.get('ir.queue')
         return [t for t in Queue.search([])
             if t.data['method'] == 'generate_queued'
-            and t.data['instances'] == [claim_id]]
+            and list(t.data['instances']) == [claim_id]]
 
     with Transaction().start(name, 0) as transaction:
         task, = tasks()

@@ -221,7 +221,7 @@ def generate(pool, claim):
         Claim.generate([claim])
     tasks = [t for t in Queue.search([('finished_at', '=', None)])
         if t.data['method'] == 'generate_queued'
-        and t.data['instances'] == [claim.id]]
+        and list(t.data['instances']) == [claim.id]]
     refuse_unless(len(tasks) == 1,
         f"Generate Lines queued {len(tasks)} tasks, not 1")
     tasks[0].run()
