@@ -111,8 +111,69 @@ def database():
             sales.append(sale)
         Sale = Model.get('sale.sale')
         Sale.click(sales, 'quote')
+        late = sell(s.zhang, (s.kiwi, 1), payment_term=s.payment_term)
         yield {'name': name, 'program': program.id,
-            'sales': [s.id for s in sales]}
+            'sales': [s.id for s in sales], 'late': late.id}
+
+
+def _as_admin(name):
+    "Enter a transaction on name as admin with the admin's context"
+    from contextlib import ExitStack
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    stack = ExitStack()
+    transaction = stack.enter_context(Transaction().start(name, 0))
+    User = Pool().get('res.user')
+    admin, = User.search([('login', '=', 'admin')])
+    stack.enter_context(transaction.set_user(admin.id))
+    stack.enter_context(transaction.set_context(
+            User.get_preferences(context_only=True)))
+    return stack
+
+
+def test_quote_while_confirming(database):
+    """A quotation of a programme that a confirmation is adding to goes on
+    at once: the confirmation's lock of the programme's row (lock_rows)
+    leaves alone the foreign-key check of the new subsidy lines (with FOR
+    UPDATE it waited, then failed to serialize: an HTTP 503)"""
+    import threading
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    name = database['name']
+    locked, release = threading.Event(), threading.Event()
+    failure = []
+
+    def confirm():
+        try:
+            with _as_admin(name):
+                Sale = Pool().get('sale.sale')
+                Sale.confirm([Sale(database['sales'][0])])
+                locked.set()
+                release.wait(60)
+                Transaction().rollback()  # the race below counts on it
+        except Exception as exception:
+            failure.append(exception)
+            locked.set()
+    thread = threading.Thread(target=confirm)
+    thread.start()
+    try:
+        assert locked.wait(120) and not failure, failure
+        with _as_admin(name):
+            Transaction().connection.cursor().execute(
+                "SET LOCAL lock_timeout = '5s'")
+            Sale = Pool().get('sale.sale')
+            sale = Sale(database['late'])
+            Sale.quote([sale])
+            assert [l.program.id for l in sale.lines[0].subsidy_lines] == [
+                database['program']]
+            Transaction().rollback()
+    finally:
+        release.set()
+        thread.join(120)
 
 
 def test_budget_holds_when_confirmed_together(database):

@@ -47,6 +47,16 @@ def add_amounts(table, keys, rows, amount='amount'):
                 values=[column + getattr(Excluded, amount)])))
 
 
+class _ForNoKeyUpdate(For):
+    "FOR NO KEY UPDATE, which python-sql does not offer"
+
+    def __init__(self, nowait=False):
+        super().__init__('UPDATE', nowait=nowait)
+
+    def __str__(self):
+        return 'FOR NO KEY' + super().__str__()[len('FOR'):]
+
+
 class _RowsReleased(TransactionError):
     "Run the call again in a new transaction: the rows it locks are free"
 
@@ -62,13 +72,19 @@ def lock_rows(table, where, name):
     like Model.lock) with a new snapshot and takes the lock at once.  Unlike
     Model.lock (NOWAIT, given up after [database] retry tries, an HTTP 503
     for the user), every contender gets its turn; after [relief]
-    lock_timeout seconds (30) of waiting it gets BusyError, naming name."""
+    lock_timeout seconds (30) of waiting it gets BusyError, naming name.
+
+    The lock is FOR NO KEY UPDATE, not FOR UPDATE: the rows are counters
+    that documents refer to (a subsidy line to its programme), and the
+    foreign-key check of a document being written takes a KEY SHARE lock,
+    which FOR UPDATE would make wait and then, the row changed, fail with a
+    serialization error (an HTTP 503 once [database] retry is spent)."""
     transaction = Transaction()
     database = transaction.database
     if not database.has_select_for():
         return  # SQLite writes one transaction at a time
     query = table.select(Literal(1), where=where, order_by=[table.id],
-        for_=For('UPDATE', nowait=True))
+        for_=_ForNoKeyUpdate(nowait=True))
     try:
         transaction.connection.cursor().execute(*query)
         return
@@ -78,7 +94,7 @@ def lock_rows(table, where, name):
     # may hold locks that the holder waits for) and wait for the holder.
     transaction.rollback()
     if held:
-        query.for_ = For('UPDATE')
+        query.for_ = _ForNoKeyUpdate()
         _wait(database, query, name)
     raise _RowsReleased()
 
