@@ -27,16 +27,11 @@ import datetime as dt
 import json
 import uuid
 
-from sql import Null
-from sql.conditionals import Case
-
-from trytond import backend
 from trytond.model import ModelView, fields
-from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .stock import fill_missing
 
 CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'
 CBV = 'https://ref.gs1.org/cbv/'
@@ -59,19 +54,8 @@ class EventIdMixin:
     @classmethod
     def __register__(cls, module):
         super().__register__(module)
-        cursor = Transaction().connection.cursor()
-        table = cls.__table__()
         # Records made before the column existed get their id now
-        cursor.execute(*table.select(table.id,
-                where=table.relief_epcis_id == Null))
-        ids = [i for i, in cursor]
-        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
-            values = [(i, new_event_id()) for i in sub_ids]
-            cursor.execute(*table.update(
-                    [table.relief_epcis_id],
-                    [Case(*((table.id == i, v) for i, v in values))],
-                    where=SQL_OPERATORS['in'](
-                        table.id, [i for i, _ in values])))
+        fill_missing(cls.__table__(), 'relief_epcis_id', new_event_id)
 
     @classmethod
     def preprocess_values(cls, mode, values):

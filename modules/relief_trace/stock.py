@@ -22,6 +22,20 @@ TRACE_CODE_BYTES = 12
 TRACE_CODE_LENGTH = 16
 
 
+def fill_missing(table, name, new_value):
+    "Give each row of table whose column name is NULL a new_value()"
+    cursor = Transaction().connection.cursor()
+    column = getattr(table, name)
+    cursor.execute(*table.select(table.id, where=column == Null))
+    ids = [i for i, in cursor]
+    # A statement per slice of rows
+    for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
+        values = [(i, new_value()) for i in sub_ids]
+        cursor.execute(*table.update(
+                [column], [Case(*((table.id == i, v) for i, v in values))],
+                where=SQL_OPERATORS['in'](table.id, [i for i, _ in values])))
+
+
 class _Constant(Expression):
     """A constant string of the code written in the SQL, not as a parameter:
     the trace queries are prepared by the server, and a generic plan can use
@@ -154,20 +168,8 @@ class Lot(metaclass=PoolMeta):
     @classmethod
     def __register__(cls, module):
         super().__register__(module)
-        cursor = Transaction().connection.cursor()
-        table = cls.__table__()
-        # Lots made before the module was activated get their code now,
-        # a statement per slice of lots.
-        cursor.execute(*table.select(table.id,
-                where=table.trace_code == Null))
-        lot_ids = [i for i, in cursor]
-        for sub_ids in grouped_slice(lot_ids, backend.MAX_QUERY_PARAMS // 2):
-            codes = [(i, new_trace_code()) for i in sub_ids]
-            cursor.execute(*table.update(
-                    [table.trace_code],
-                    [Case(*((table.id == i, c) for i, c in codes))],
-                    where=SQL_OPERATORS['in'](
-                        table.id, [i for i, _ in codes])))
+        # Lots made before the module was activated get their code now
+        fill_missing(cls.__table__(), 'trace_code', new_trace_code)
 
     @classmethod
     def default_relief_blocked(cls):
