@@ -79,7 +79,8 @@ def database():
     from proteus import Model
     from trytond.modules.account.tests.tools import create_chart
     from trytond.modules.company.tests.tools import create_company
-    from trytond.modules.relief_subsidy.tests.tools import sell, set_up
+    from trytond.modules.relief_subsidy.tests.tools import (
+        run_program, sell, set_up)
 
     with fresh_database("relief_subsidy", "relief_race") as (name, cfg):
         User = Model.get("res.user")
@@ -90,16 +91,7 @@ def database():
         create_company()
         create_chart()
         s = set_up(today)
-        Program = Model.get("relief.subsidy.program")
-        program = Program(name=NAME)
-        program.payer = s.fund
-        program.account = s.subsidy_account
-        program.budget = SUBSIDY * COVERED
-        program.valid_from = today.replace(month=1, day=1)
-        program.valid_to = today.replace(month=12, day=31)
-        program.products.append(Model.get("product.product")(s.kiwi.id))
-        program.percentage = Decimal("20")
-        program.click("run")
+        program = run_program(s, NAME, SUBSIDY * COVERED, today, s.kiwi)
         members = [s.zhang, s.li, s.wang]
         sales = [sell(members[i % len(members)], (s.kiwi, 1),
                 payment_term=s.payment_term)

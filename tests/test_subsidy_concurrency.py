@@ -85,7 +85,8 @@ def database():
     from proteus import Model
     from trytond.modules.account.tests.tools import create_chart
     from trytond.modules.company.tests.tools import create_company
-    from trytond.modules.relief_subsidy.tests.tools import sell, set_up
+    from trytond.modules.relief_subsidy.tests.tools import (
+        run_program, sell, set_up)
 
     with fresh_database(MODULE, 'relief_subsidy_concurrency') as (
             name, cfg):
@@ -93,16 +94,8 @@ def database():
         create_company()
         create_chart()
         s = set_up(today)
-        Program = Model.get('relief.subsidy.program')
-        program = Program(name="专项经费会员补贴")
-        program.payer = s.fund
-        program.account = s.subsidy_account
-        program.budget = SUBSIDY * COVERED
-        program.valid_from = today.replace(month=1, day=1)
-        program.valid_to = today.replace(month=12, day=31)
-        program.products.append(Model.get('product.product')(s.kiwi.id))
-        program.percentage = Decimal('20')
-        program.click('run')
+        program = run_program(
+            s, "专项经费会员补贴", SUBSIDY * COVERED, today, s.kiwi)
         sales = []
         members = [s.zhang, s.li, s.wang]
         for i in range(PROCESSES * ORDERS):

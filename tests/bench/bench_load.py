@@ -70,7 +70,8 @@ def build_orders(name, orders, purchases):
     from proteus import config as pconfig
     from trytond.modules.account.tests.tools import create_chart
     from trytond.modules.company.tests.tools import create_company
-    from trytond.modules.relief_subsidy.tests.tools import sell, set_up
+    from trytond.modules.relief_subsidy.tests.tools import (
+        run_program, sell, set_up)
 
     cfg = pconfig.set_trytond(database=name)
     User = Model.get('res.user')
@@ -81,15 +82,7 @@ def build_orders(name, orders, purchases):
     create_company()
     create_chart()
     s = set_up(today)
-    program = Model.get('relief.subsidy.program')(name=PROGRAM)
-    program.payer = s.fund
-    program.account = s.subsidy_account
-    program.budget = Decimal('100000000')
-    program.valid_from = today.replace(month=1, day=1)
-    program.valid_to = today.replace(month=12, day=31)
-    program.products.append(Model.get('product.product')(s.kiwi.id))
-    program.percentage = Decimal('20')
-    program.click('run')
+    run_program(s, PROGRAM, Decimal('100000000'), today, s.kiwi)
     models = [sell(m, (s.kiwi, 1), payment_term=s.payment_term)
         for m in [s.zhang, s.li, s.wang]]
     order_ids = copy_sales(name, [m.id for m in models], orders)

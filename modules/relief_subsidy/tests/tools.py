@@ -133,6 +133,22 @@ def set_up(today=None):
     return SimpleNamespace(**locals())
 
 
+def run_program(s, name, budget, today, product=None):
+    """Create and run a programme paying 20 % of the price, within budget,
+    for the year of today, of product (of every listed product if None)"""
+    program = Model.get('relief.subsidy.program')(name=name)
+    program.payer = s.fund
+    program.account = s.subsidy_account
+    program.budget = budget
+    program.valid_from = today.replace(month=1, day=1)
+    program.valid_to = today.replace(month=12, day=31)
+    if product:
+        program.products.append(Model.get('product.product')(product.id))
+    program.percentage = Decimal('20')
+    program.click('run')
+    return program
+
+
 def sell(party, *lines, payment_term=None, date=None):
     "Create and return a draft sale of (product, quantity) lines"
     Sale = Model.get('sale.sale')
