@@ -120,47 +120,20 @@ class Sale(metaclass=PoolMeta):
         """Create the subsidy lines of each eligible line, by priority, and
         lower its unit price by their sum"""
         pool = Pool()
-        Program = pool.get('relief.subsidy.program')
         SubsidyLine = pool.get('relief.subsidy.line')
         Line = pool.get('sale.line')
-        Date = pool.get('ir.date')
-        programs = {}
-        eligibility = {}
         to_create, to_save, to_save_sales = [], [], []
+        programs, eligibility = {}, {}
         for sale in sales:
-            with Transaction().set_context(company=sale.company.id):
-                date = sale.sale_date or Date.today()
-            key = (sale.company, date)
-            if key not in programs:
-                programs[key] = Program.get_applicable(sale.company, date)
-            returned = sale._returned_subsidies()
-            number = sale._relief_coupon_number(date)
+            number = sale._relief_coupon_number(sale._subsidy_date())
             if number and number not in sale.coupons:
                 sale.coupons += (number,)
                 to_save_sales.append(sale)
-            for line in sale.lines:
-                if line.type != 'line' or not line.product:
-                    continue
+            for line, units in sale.subsidy_units(
+                    number, programs, eligibility):
                 base = line.unit_price
                 price = base
-                if line.quantity < 0:
-                    # A return: the subsidies of the sale it returns
-                    for program, unit in (returned or {}).get(
-                            line.product, []):
-                        to_create.append(line._subsidy_line(program, unit))
-                        price -= unit
-                    programs_ = []
-                else:
-                    programs_ = programs[key]
-                for program in programs_:
-                    if program not in eligibility:
-                        eligibility[program] = program.eligibility()
-                    if not program.is_eligible(eligibility[program],
-                            sale.party, line.product, number):
-                        continue
-                    unit = program.unit_subsidy(base, price)
-                    if not unit:
-                        continue
+                for program, unit in units:
                     to_create.append(line._subsidy_line(program, unit))
                     price -= unit
                 if price != base:
@@ -168,6 +141,47 @@ class Sale(metaclass=PoolMeta):
         cls.save(to_save_sales)
         Line.set_subsidy_prices(to_save)
         SubsidyLine.insert(to_create)
+
+    def _subsidy_date(self):
+        Date = Pool().get('ir.date')
+        with Transaction().set_context(company=self.company.id):
+            return self.sale_date or Date.today()
+
+    def subsidy_units(self, number=None, programs=None, eligibility=None):
+        """Return [(line, [(program, unit amount)])]: what each programme
+        pays per unit of each line, by priority, at the lines' unit prices
+        (writes nothing: a quotation and the mall's quote use it).
+        programs and eligibility are caches shared between sales."""
+        Program = Pool().get('relief.subsidy.program')
+        programs = programs if programs is not None else {}
+        eligibility = eligibility if eligibility is not None else {}
+        key = (self.company, self._subsidy_date())
+        if key not in programs:
+            programs[key] = Program.get_applicable(*key)
+        returned = self._returned_subsidies()
+        result = []
+        for line in self.lines:
+            if line.type != 'line' or not line.product:
+                continue
+            units = []
+            if line.quantity < 0:
+                # A return: the subsidies of the sale it returns
+                units = list((returned or {}).get(line.product, []))
+                result.append((line, units))
+                continue
+            base = price = line.unit_price
+            for program in programs[key]:
+                if program not in eligibility:
+                    eligibility[program] = program.eligibility()
+                if not program.is_eligible(eligibility[program],
+                        self.party, line.product, number):
+                    continue
+                unit = program.unit_subsidy(base, price)
+                if unit:
+                    units.append((program, unit))
+                    price -= unit
+            result.append((line, units))
+        return result
 
     def _relief_coupon_number(self, date):
         """Return the coupon number of the sale's coupon code; refuse an
