@@ -1,0 +1,192 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Member mall orders: confirmed at once (the subsidies and the stock are
+reserved), processed when paid, cancelled when not paid in time."""
+import datetime as dt
+from collections import defaultdict
+
+from sql import Null
+from sql.aggregate import Sum
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelView, fields
+from trytond.modules.relief.totals import lock_rows
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+
+from .exceptions import StockError
+
+# Far enough to count every planned move in a forecast
+FORECAST_DAYS = 3660
+
+
+class Sale(metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+    mall_request = fields.Char(
+        "Request Digest", readonly=True,
+        states={'invisible': ~Eval('mall_request')},
+        help="The digest of the order as the channel sent it: the same "
+        "Idempotency-Key with another order is refused.")
+    mall_pay_before = fields.DateTime(
+        "Pay Before", readonly=True,
+        states={'invisible': ~Eval('mall_pay_before')},
+        help="When the member mall cancels the order if it is not paid.")
+    mall_paid = fields.Function(fields.Boolean(
+            "Paid", states={'invisible': ~Eval('mall_pay_before')}),
+        'get_mall_paid')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.mall_pay_before, Index.Range()),
+                where=(t.state == 'confirmed') & (t.mall_pay_before != Null)))
+
+    def get_mall_paid(self, name):
+        if self.mall_pay_before is None:
+            return None
+        return self.mall_covered
+
+    @property
+    def mall_covered(self):
+        "Whether succeeded payments cover what the member pays"
+        paid = sum(p.amount for p in self.payments
+            if p.kind == 'receivable' and p.state == 'succeeded')
+        return paid >= (self.total_amount or 0)
+
+    @property
+    def mall_awaits_payment(self):
+        return (self.mall_pay_before is not None
+            and self.state == 'confirmed' and not self.mall_covered)
+
+    @classmethod
+    @ModelView.button
+    def process(cls, sales):
+        # A mall order is shipped and invoiced once paid (Notification.pay
+        # processes it); its stock is reserved meanwhile (reserved()).
+        super().process([s for s in sales if not s.mall_awaits_payment])
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('mall_request')
+        default.setdefault('mall_pay_before')
+        return super().copy(sales, default=default)
+
+    @classmethod
+    def mall_reserved(cls, warehouses, products):
+        """Return the quantities, by product id in its default unit, that
+        confirmed sales from warehouses hold before they have moves"""
+        pool = Pool()
+        Line = pool.get('sale.line')
+        Uom = pool.get('product.uom')
+        Product = pool.get('product.product')
+        line = Line.__table__()
+        sale = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*line.join(sale, condition=line.sale == sale.id
+                ).select(line.product, line.unit, Sum(line.quantity),
+                where=(sale.state == 'confirmed')
+                & sale.warehouse.in_([w.id for w in warehouses])
+                & line.product.in_([p.id for p in products])
+                & (line.type == 'line') & (line.quantity > 0),
+                group_by=[line.product, line.unit]))
+        result = defaultdict(float)
+        for product_id, unit_id, quantity in cursor:
+            product = Product(product_id)
+            result[product_id] += Uom.compute_qty(
+                Uom(unit_id), quantity, product.default_uom, round=False)
+        return result
+
+    @classmethod
+    def mall_available(cls, warehouses, products):
+        """Return what can be promised of each product (by id, default
+        unit) from warehouses: the lower of today's stock and the forecast,
+        less what confirmed sales hold before they have moves"""
+        pool = Pool()
+        Product = pool.get('product.product')
+        Date = pool.get('ir.date')
+        today = Date.today()
+        ids = [w.id for w in warehouses]
+        grouping = (list({p.id for p in products}),)
+        figures = []
+        for end in [today, today + dt.timedelta(days=FORECAST_DAYS)]:
+            # Figures only: who may sell may know them, not read the moves
+            with Transaction().set_context(
+                    stock_date_end=end, stock_assign=True, forecast=False), \
+                    without_check_access():
+                quantities = Product.products_by_location(
+                    ids, with_childs=True, grouping_filter=grouping)
+            totals = defaultdict(float)
+            for (_, product_id), quantity in quantities.items():
+                totals[product_id] += quantity
+            figures.append(totals)
+        reserved = cls.mall_reserved(warehouses, products)
+        return {p.id: min(f[p.id] for f in figures) - reserved[p.id]
+            for p in products}
+
+    @classmethod
+    def mall_lock_stock(cls, products):
+        """Lock the products whose stock orders check, first: of two orders
+        of the last units the second reads what the first took"""
+        Product = Pool().get('product.product')
+        table = Product.__table__()
+        products = sorted(set(products), key=lambda p: p.id)
+        if products:
+            lock_rows(table, table.id.in_([p.id for p in products]),
+                ', '.join(p.rec_name for p in products))
+
+    def mall_wanted(self):
+        "Return the quantities of the lines to check, by product"
+        Uom = Pool().get('product.uom')
+        wanted = defaultdict(float)
+        for line in self.lines:
+            if (line.type != 'line' or not line.product
+                    or line.product.type == 'service'
+                    or line.product.template.mall_preorder):
+                continue
+            wanted[line.product] += Uom.compute_qty(line.unit,
+                line.quantity, line.product.default_uom, round=False)
+        return wanted
+
+    def check_mall_stock(self):
+        """Refuse, before confirming, lines beyond what can be promised
+        (mall_lock_stock taken first); pre-orders are not checked"""
+        wanted = self.mall_wanted()
+        if not wanted:
+            return
+        products = sorted(wanted, key=lambda p: p.id)
+        available = self.mall_available([self.warehouse], products)
+        for product in products:
+            unit = product.default_uom
+            if wanted[product] > available[product.id] + unit.rounding / 2:
+                raise StockError(gettext('relief_mall.msg_stock_short',
+                        product=product.rec_name,
+                        quantity='%g' % unit.round(wanted[product]),
+                        available='%g' % unit.round(
+                            max(available[product.id], 0)),
+                        unit=unit.rec_name))
+
+    @classmethod
+    def mall_cancel_unpaid(cls, sales=None):
+        """Cancel the member mall orders not paid in time: back to draft
+        gives back their subsidies and member limits, cancelling gives
+        back their stock (cron)"""
+        if sales is None:
+            now = dt.datetime.now()
+            sales = cls.search([
+                    ('state', '=', 'confirmed'),
+                    ('mall_pay_before', '<', now),
+                    ])
+        sales = [s for s in sales if s.mall_awaits_payment]
+        if sales:
+            cls.mall_cancel(sales)
+
+    @classmethod
+    def mall_cancel(cls, sales):
+        "Cancel mall orders that are not processed"
+        cls.draft(sales)
+        cls.cancel(sales)
