@@ -52,6 +52,11 @@ def credentials_file(name):
     return VAR / f'{name}-credentials.txt'
 
 
+def keys_file(name):
+    "The keys of the demo's API clients, which scripts/run prints too"
+    return VAR / f'{name}-keys.txt'
+
+
 def pg_execute(sql, dbname='postgres'):
     import psycopg
     from urllib.parse import urlsplit, urlunsplit
@@ -94,6 +99,7 @@ def exists(name):
 
 def drop(name):
     credentials_file(name).unlink(missing_ok=True)
+    keys_file(name).unlink(missing_ok=True)
     signature_file(name).unlink(missing_ok=True)
     if is_sqlite():
         # with its write-ahead log: a stale one would be replayed into a
@@ -152,13 +158,20 @@ def load(name, passwords):
             continue
         print(f"    demo data: {module}", flush=True)
         loader.load(cfg, passwords)
-    lines = [f"{login:<12} {password}" for login, password in passwords.items()]
+    # A name with a space is not a login but an API client's key or secret
+    # (relief_mall.py): kept apart, the tests read the logins' file
+    lines = [f"{login:<12} {password}" for login, password in passwords.items()
+        if ' ' not in login]
     credentials_file(name).write_text('\n'.join(lines) + '\n')
+    keys_file(name).write_text(''.join(f"{label} {key}\n"
+            for label, key in passwords.items() if ' ' in label))
     signature_file(name).write_text(signature())
 
 
 def credentials(name):
     print(credentials_file(name).read_text(), end='')
+    if keys_file(name).exists():
+        print(keys_file(name).read_text(), end='')
 
 
 def copy(name, new):
@@ -174,6 +187,8 @@ def copy(name, new):
     else:
         pg_execute(f'CREATE DATABASE "{new}" TEMPLATE "{name}"')
     shutil.copyfile(credentials_file(name), credentials_file(new))
+    if keys_file(name).exists():
+        shutil.copyfile(keys_file(name), keys_file(new))
 
 
 def main(command, name, *args):
