@@ -151,18 +151,25 @@ class Notification(ModelSQL, ModelView):
         return payment
 
     @classmethod
+    def refund(cls, sale):
+        """Record the provider's refund of the order's payments: in
+        Tryton's terms the payment failed after it had succeeded, which
+        cancels its clearing move (the member's receivable and the
+        provider's clearing account are back where they were)"""
+        Payment = Pool().get('account.payment')
+        payments = [p for p in sale.payments
+            if p.kind == 'receivable' and p.state == 'succeeded']
+        Payment.fail(payments)
+        return payments
+
+    @classmethod
     def fulfil(cls, sales):
-        """Process the paid order (shipment, invoice) and post its invoice,
-        which sale_payment reconciles with the payment"""
-        pool = Pool()
-        Sale = pool.get('sale.sale')
-        Invoice = pool.get('account.invoice')
-        sales = Sale.browse(sales if isinstance(sales, list) else [sales])
-        Sale.process(sales)
-        invoices = [i for s in Sale.browse(sales) for i in s.invoices
-            if i.state == 'draft']
-        if invoices:
-            Invoice.post(invoices)
+        """Process the paid order: its shipment is made; its invoice, made
+        when the goods leave, is reconciled with the payment by
+        sale_payment when posted"""
+        Sale = Pool().get('sale.sale')
+        Sale.process(Sale.browse(sales if isinstance(sales, list)
+                else [sales]))
 
 
 def money(value):

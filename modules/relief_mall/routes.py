@@ -62,7 +62,8 @@ def _schema(name):
 
 
 VALIDATORS = {n: _schema(n) for n in [
-        'QuoteRequest', 'OrderRequest', 'PaymentNotification']}
+        'QuoteRequest', 'OrderRequest', 'ReturnRequest',
+        'PaymentNotification']}
 
 
 def _json(body, status=HTTPStatus.OK, headers=None):
@@ -466,6 +467,18 @@ def cancel_order(request, pool, number):
     number = _number(number)
     return _json(_call(request, pool,
             lambda shop: api.order_json(api.cancel(shop, number))))
+
+
+@_route('/orders/<number>/returns', ['POST'])
+@with_pool
+@_caught
+@with_transaction()
+def return_order(request, pool, number):
+    number = _number(number)
+    payload = _body(request, 'ReturnRequest')
+    return _json(_call(request, pool,
+            lambda shop: api.order_json(api.return_(shop, number, payload))),
+        HTTPStatus.CREATED)
 
 
 @_route('/payments/notify', ['POST'])

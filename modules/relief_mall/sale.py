@@ -70,6 +70,57 @@ class Sale(metaclass=PoolMeta):
         super().process([s for s in sales if not s.mall_awaits_payment])
 
     @classmethod
+    def mall_return(cls, sale, quantities):
+        """Return the confirmed return sale of quantities {product:
+        quantity} delivered by sale (Tryton's return: a copy with negative
+        quantities and sale as origin, whose quotation credits the
+        subsidies of the returned units); the back office receives the
+        goods and refunds"""
+        Line = Pool().get('sale.line')
+        return_sale, = cls.copy([sale], default={
+                'origin': str(sale),
+                'mall_request': None,
+                'mall_pay_before': None,
+                'web_id': None,
+                })
+        to_delete, to_save = [], []
+        for line in return_sale.lines:
+            quantity = quantities.pop(line.product, None)
+            if line.type != 'line' or quantity is None:
+                to_delete.append(line)
+            else:
+                line.quantity = -quantity
+                to_save.append(line)
+        Line.delete(to_delete)
+        Line.save(to_save)
+        cls.quote([return_sale])
+        cls.confirm([return_sale])
+        return return_sale
+
+    def mall_returnable(self):
+        """Return what can still be returned of each product: delivered
+        less returned by earlier returns"""
+        pool = Pool()
+        Uom = pool.get('product.uom')
+        Sale = pool.get('sale.sale')
+        result = defaultdict(float)
+        for line in self.lines:
+            if line.type != 'line' or not line.product:
+                continue
+            for move in line.moves:
+                if move.state == 'done':
+                    result[line.product] += Uom.compute_qty(move.unit,
+                        move.quantity, line.unit, round=False)
+        for return_ in Sale.search([
+                    ('origin', '=', str(self)),
+                    ('state', 'not in', ['draft', 'cancelled']),
+                    ]):
+            for line in return_.lines:
+                if line.type == 'line' and line.product in result:
+                    result[line.product] += line.quantity
+        return result
+
+    @classmethod
     def copy(cls, sales, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('mall_request')
@@ -190,3 +241,40 @@ class Sale(metaclass=PoolMeta):
         "Cancel mall orders that are not processed"
         cls.draft(sales)
         cls.cancel(sales)
+
+    @property
+    def mall_shipped(self):
+        "Whether goods of the order left the warehouse (or are packed)"
+        return any(s.state not in {'draft', 'waiting', 'assigned',
+                    'cancelled'} for s in self.shipments)
+
+    @property
+    def mall_cancelled(self):
+        "Whether every move of a processed order is cancelled"
+        moves = [m for l in self.lines for m in l.moves]
+        return bool(moves) and all(m.state == 'cancelled' for m in moves)
+
+    @classmethod
+    def mall_cancel_paid(cls, sales):
+        """Cancel paid orders whose goods have not left: their shipments
+        are cancelled and the moves ignored, so that nothing is shipped
+        nor invoiced (mall orders are invoiced on shipment) and the
+        subsidies follow (relief_subsidy credits the payers); the member's
+        payment is refunded on the provider's journal"""
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        Line = pool.get('sale.line')
+        Notification = pool.get('relief.mall.payment.notification')
+        Shipment.cancel([s for sale in sales for s in sale.shipments])
+        to_write = []
+        for sale in cls.browse(sales):
+            for line in sale.lines:
+                moves = [m.id for m in line.moves if m.state == 'cancelled']
+                if moves:
+                    to_write.extend(
+                        ([line], {'moves_ignored': [('add', moves)]}))
+        if to_write:
+            Line.write(*to_write)
+        cls.process(sales)
+        for sale in cls.browse(sales):
+            Notification.refund(sale)

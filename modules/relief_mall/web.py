@@ -137,6 +137,14 @@ class Shop(metaclass=PoolMeta):
             return None
         return shop
 
+    def get_sale(self, party=None):
+        sale = super().get_sale(party=party)
+        if self.type == 'relief_mall':
+            # Invoiced when the goods leave: an order cancelled before
+            # has no invoice to credit, only a payment to refund
+            sale.invoice_method = 'fulfillment'
+        return sale
+
     def check_mall_lines(self, count):
         "Refuse an order of more lines than the shop takes"
         if self.mall_max_lines and count > self.mall_max_lines:

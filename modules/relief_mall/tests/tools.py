@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 from decimal import Decimal
 
 from proteus import Model
@@ -92,6 +93,10 @@ class Mall:
         data = raw if raw is not None else json.dumps(body).encode()
         response = self.client.post(self.prefix + path, data=data,
             content_type='application/json', headers=self._headers(headers))
+        if os.environ.get('MALL_DEBUG'):
+            with open(os.environ['MALL_DEBUG'], 'a') as log:
+                log.write('%s %s %s\n' % (path, response.status_code,
+                        response.get_data(as_text=True)))
         return response.status_code, response.get_json()
 
     def notify(self, order, transaction, amount, secret=PAYMENT_SECRET):
