@@ -30,6 +30,7 @@ import secrets
 from proteus import Model, Wizard
 
 from relief_certification import _create
+from relief_trace import PACK_CODE
 from relief_union import GIFT_PACKS, _listed, _search_read
 
 SHOP = "陕西工会 App 会员商城"
@@ -43,13 +44,14 @@ ORDERS = [(2, 1), (1, 2), (3, 1), (1, 1), (2, 2)]
 
 def load(config, passwords):
     rng = random.Random(1717)  # the same orders at every build
+    Date = Model.get('ir.date', config=config)
+    today = Date._proxy.today(config.context)
     secret = secrets.token_urlsafe(24)
     journal = create_payment_journal(config)
     shop = create_shop(config, journal, secret, sellable(config))
     token = create_key(config, shop)
     api = Api(config.database_name, token, secret)
-    ensure_stock(config, api, Model.get('ir.date', config=config)._proxy.today(
-            config.context))
+    ensure_stock(config, api, today)
     place_orders(config, rng, api)
     # Not logins (they hold a space): scripts/demo keeps them apart
     passwords["mall API key (陕西工会 App):"] = token
@@ -106,11 +108,8 @@ def sellable(config):
                 for c in pack.template.components
                 if c.product.template.relief):
             products.append(pack)
-    # relief_trace's pack: a product packed in the warehouse, in lots
-    products += Product.find([
-            ('producible', '=', True), ('salable', '=', True),
-            ('template.relief', '=', False),
-            ])
+    # relief_trace's pack: packed in the warehouse, in lots
+    products += Product.find([('code', '=', PACK_CODE)])
     return products
 
 
@@ -264,7 +263,7 @@ class Api:
 
 
 def _members(config, rng):
-    "Members of the demo with an address, in a province's subdivision"
+    "Members of the demo with an address"
     members = _search_read(config, 'party.party', [
             ('member_union', '!=', None),
             ('addresses', '!=', None),
@@ -276,13 +275,13 @@ def _address(config, member):
     "The member's address as the app sends it"
     address, = _search_read(config, 'party.address', [
             ('id', '=', member['addresses'][0]),
-            ], ['street_unstructured', 'city', 'subdivision.code'])
+            ], ['street_unstructured', 'city'])
     return {
         'name': member['name'],
         'street': address['street_unstructured'],
         'city': address['city'] or '',
-        'subdivision': 'CN-SN',
-        'phone': '139%08d' % (member['id'] % 10 ** 8),
+        'subdivision': 'CN-SN',  # the app knows the province only
+        'phone': '139%08d' % (member['id'] % 10 ** 8),  # invented
         }
 
 
