@@ -2,8 +2,9 @@
 # this repository contains the full copyright notices and license terms.
 """Demo data of relief_mall's union orders (B2B): the buyer of the
 federation of 周至县 and their Mid-Autumn order of 300 gift packs for 12
-grassroots unions of the county, with its delivery list imported from
-Excel, sent to the back office (quotation) for confirmation.
+places of the county (its grassroots unions and, to make 12, the
+federation's own sites), with its delivery list imported from Excel, sent
+to the back office (quotation) for confirmation.
 
 Called by relief_mall.py (load); it reuses the unions, plans and gift packs
 of relief_union.py.  The union, the gift pack and the places are those of
@@ -27,6 +28,8 @@ RECIPIENTS = 12
 # Real towns of 周至县, for the delivery addresses
 TOWNS = ["二曲街道", "哑柏镇", "终南镇", "马召镇", "集贤镇", "楼观镇",
     "尚村镇", "广济镇", "厚畛子镇", "四屯镇", "竹峪镇", "青化镇"]
+# Where the federation hands out the gifts of its own staff
+OWN_SITES = ["机关", "职工服务中心"]
 CONTACTS = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐",
     "孙"]
 
@@ -35,8 +38,8 @@ def load(config, passwords):
     union = _union(config)
     create_buyer(config, union, passwords)
     pack = _pack(config)
-    grassroots = _grassroots(config, union)
-    sale = create_order(config, union, pack, grassroots)
+    recipients = _recipients(config, union)
+    sale = create_order(config, union, pack, recipients)
     _cover(config, sale)
 
 
@@ -65,12 +68,16 @@ def _pack(config):
     raise ValueError("no gift pack of listed products")
 
 
-def _grassroots(config, union):
+def _recipients(config, union):
+    """The recipients: the grassroots unions below union, and the
+    federation's own sites when it has fewer than RECIPIENTS of them"""
     Party = Model.get('party.party', config=config)
-    return Party.find([
-            ('union_parent', '=', union.id),
-            ('union_level', '=', 'grassroots'),
-            ], order=[('id', 'ASC')], limit=RECIPIENTS)
+    names = [p.name for p in Party.find([
+                ('union_parent', '=', union.id),
+                ('union_level', '=', 'grassroots'),
+                ], order=[('id', 'ASC')], limit=RECIPIENTS)]
+    names += [union.name + site for site in OWN_SITES]
+    return names[:RECIPIENTS]
 
 
 def create_buyer(config, union, passwords):
@@ -94,15 +101,15 @@ def create_buyer(config, union, passwords):
     passwords[LOGIN] = password
 
 
-def delivery_list(union, pack, grassroots):
-    "The Excel delivery list: 25 packs to each grassroots union"
-    per_union = PACKS // len(grassroots)
+def delivery_list(union, pack, recipients):
+    "The Excel delivery list: 25 packs to each recipient"
+    per_union = PACKS // len(recipients)
     rows = []
-    for i, (recipient, town) in enumerate(zip(grassroots, TOWNS), 1):
-        quantity = per_union if i < len(grassroots) else (
-            PACKS - per_union * (len(grassroots) - 1))
+    for i, (recipient, town) in enumerate(zip(recipients, TOWNS), 1):
+        quantity = per_union if i < len(recipients) else (
+            PACKS - per_union * (len(recipients) - 1))
         rows.append({
-                'name': recipient.name,
+                'name': recipient,
                 'contact': CONTACTS[i - 1] + "老师",
                 'phone': '1390915%04d' % i,
                 'street': "陕西省西安市周至县%s%s号" % (town, 10 + i),
@@ -114,7 +121,7 @@ def delivery_list(union, pack, grassroots):
         header_lines=[LAYOUT.header_lines[0] + union.name])
 
 
-def create_order(config, union, pack, grassroots):
+def create_order(config, union, pack, recipients):
     """The buyer's order: 300 packs, the delivery list imported, sent to
     the back office"""
     with as_user(config, LOGIN):
@@ -128,7 +135,7 @@ def create_order(config, union, pack, grassroots):
         sale.save()
         import_ = Wizard('relief.mall.delivery.import', [sale],
             config=config)
-        import_.form.file = delivery_list(union, pack, grassroots)
+        import_.form.file = delivery_list(union, pack, recipients)
         import_.form.filename = "中秋慰问品配送清单.xlsx"
         import_.execute('import_')
         sale.click('quote')
@@ -149,9 +156,9 @@ def _cover(config, sale):
     sale = Sale(sale.id)
     if sale.union_quota is None or sale.union_quota_left >= 0:
         return
-    # In 10,000 CNY, rounded up
+    # In whole 10,000 CNY, rounded up
     missing = (-sale.union_quota_left / 10000).quantize(
-        Decimal('0.0001'), rounding='ROUND_UP')
+        Decimal('1'), rounding='ROUND_UP')
     chain, party = [], sale.party
     while party:
         chain.insert(0, party)
