@@ -18,7 +18,7 @@ import pytest
 
 from dbtools import activate
 
-MODULES = ['relief_subsidy', 'relief_trace']
+MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall']
 DATABASE = 'relief_access_models'
 
 # Models every user may change, and why that is safe.
@@ -79,6 +79,22 @@ ROLES = {
     # Read-only
     'accountant': (['relief.group_relief',
             'relief.group_relief_union_accountant'], {}),
+    # The user the member mall's routes run as: orders only (their
+    # subsidy lines follow the sale, which it may not delete; the workflow
+    # refuses the rest)
+    'mall channel': (['relief_mall.group_mall_channel'], {
+            'relief.subsidy.line': 'wc',
+            }),
+    # Their union's orders (sale.sale, a record rule; the workflow and the
+    # buttons refuse the rest) and the delivery lists that follow them (the
+    # subsidy lines and payment notifications follow too; their modules
+    # refuse any user's change)
+    'union buyer': (['relief.group_relief',
+            'relief_mall.group_union_buyer'], {
+            'relief.mall.delivery': _FOLLOW,
+            'relief.mall.payment.notification': _FOLLOW,
+            'relief.subsidy.line': _FOLLOW,
+            }),
     }
 
 

@@ -73,7 +73,9 @@ ACCESS_FOLLOWS = {
     'account.configuration.default_payment_term': 'account.configuration',
     'account.configuration.default_tax_rule': 'account.configuration',
     'account.configuration.journal': 'account.configuration',
+    'account.configuration.payment_group_sequence': 'account.configuration',
     'account.configuration.payment_reference': 'account.configuration',
+    'account.configuration.payment_sequence': 'account.configuration',
     'account.configuration.sequence': 'account.configuration',
     'account.configuration.tax_rounding': 'account.configuration',
     'account.invoice-account.move.line': 'account.invoice',
@@ -92,6 +94,7 @@ ACCESS_FOLLOWS = {
     'party.party.customer_currency': 'party.party',
     'party.party.lang': 'party.party',
     'party.party.location': 'party.party',
+    'party.party.payment_direct_debit': 'party.party',
     'party.party.payment_term': 'party.party',
     'party.party.sale_method': 'party.party',
     'party.party.sale_price_list': 'party.party',
@@ -136,6 +139,11 @@ ACCESS_FOLLOWS = {
     'stock.configuration.location': 'stock.configuration',
     'stock.configuration.sequence': 'stock.configuration',
     'stock.location.waste': 'stock.location',
+    'web.shop-country.country': 'web.shop',
+    'web.shop-product.category': 'web.shop',
+    'web.shop-product.product': 'web.shop',
+    'web.shop-stock.location': 'web.shop',
+    'web.user-party.party.secondary': 'web.user',
     }
 
 

@@ -52,7 +52,6 @@ class Notification(ModelSQL, ModelView):
             ]
         cls._sql_indexes.add(Index(t, (t.sale, Index.Equality())))
         cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
-        cls.__access__.add('sale')
 
     @fields.depends('sale', '_parent_sale.currency')
     def on_change_with_currency(self, name=None):

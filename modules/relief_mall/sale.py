@@ -21,6 +21,26 @@ from .exceptions import StockError
 FORECAST_DAYS = 3660
 
 
+def mall_stocked(product, quantity):
+    """Return [(product, quantity in its default unit)] of the stocked
+    goods that quantity (default unit) of product takes: a gift pack
+    (kit) takes its components, a service nothing"""
+    Uom = Pool().get('product.uom')
+    if product.type == 'kit':
+        result = []
+        for component in product.components_used:
+            part = component.quantity
+            if not component.fixed:
+                part *= quantity
+            result.append((component.product, Uom.compute_qty(
+                        component.unit, part,
+                        component.product.default_uom, round=False)))
+        return result
+    if product.type == 'service':
+        return []
+    return [(product, quantity)]
+
+
 class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
 
@@ -129,8 +149,9 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     def mall_reserved(cls, warehouses, products):
-        """Return the quantities, by product id in its default unit, that
-        confirmed sales from warehouses hold before they have moves"""
+        """Return the quantities of products, by id in their default unit,
+        that confirmed sales from warehouses hold before they have moves
+        (a gift pack holds its components)"""
         pool = Pool()
         Line = pool.get('sale.line')
         Uom = pool.get('product.uom')
@@ -138,36 +159,43 @@ class Sale(metaclass=PoolMeta):
         line = Line.__table__()
         sale = cls.__table__()
         cursor = Transaction().connection.cursor()
+        # Only the orders awaiting processing: few, whatever the history
         cursor.execute(*line.join(sale, condition=line.sale == sale.id
                 ).select(line.product, line.unit, Sum(line.quantity),
                 where=(sale.state == 'confirmed')
                 & sale.warehouse.in_([w.id for w in warehouses])
-                & line.product.in_([p.id for p in products])
-                & (line.type == 'line') & (line.quantity > 0),
+                & (line.type == 'line') & (line.product != Null)
+                & (line.quantity > 0),
                 group_by=[line.product, line.unit]))
+        ids = {p.id for p in products}
         result = defaultdict(float)
         for product_id, unit_id, quantity in cursor:
             product = Product(product_id)
-            result[product_id] += Uom.compute_qty(
+            quantity = Uom.compute_qty(
                 Uom(unit_id), quantity, product.default_uom, round=False)
+            for part, part_quantity in mall_stocked(product, quantity):
+                if part.id in ids:
+                    result[part.id] += part_quantity
         return result
 
     @classmethod
     def mall_available(cls, warehouses, products):
         """Return what can be promised of each product (by id, default
         unit) from warehouses: the lower of today's stock and the forecast,
-        less what confirmed sales hold before they have moves"""
+        less what confirmed sales hold before they have moves; a gift pack
+        (kit) as many as its components make"""
         pool = Pool()
         Product = pool.get('product.product')
         Date = pool.get('ir.date')
         today = Date.today()
         ids = [w.id for w in warehouses]
-        grouping = (list({p.id for p in products}),)
+        stocked = {c for p in products for c, _ in mall_stocked(p, 1)}
+        grouping = (sorted(p.id for p in stocked),)
         figures = []
         for end in [today, today + dt.timedelta(days=FORECAST_DAYS)]:
             # Figures only: who may sell may know them, not read the moves
             with Transaction().set_context(
-                    stock_date_end=end, stock_assign=True, forecast=False), \
+                    stock_date_end=end, stock_assign=True), \
                     without_check_access():
                 quantities = Product.products_by_location(
                     ids, with_childs=True, grouping_filter=grouping)
@@ -175,32 +203,45 @@ class Sale(metaclass=PoolMeta):
             for (_, product_id), quantity in quantities.items():
                 totals[product_id] += quantity
             figures.append(totals)
-        reserved = cls.mall_reserved(warehouses, products)
-        return {p.id: min(f[p.id] for f in figures) - reserved[p.id]
-            for p in products}
+        reserved = cls.mall_reserved(warehouses, stocked)
+        available = {p.id: min(f[p.id] for f in figures) - reserved[p.id]
+            for p in stocked}
+        result = {}
+        for product in products:
+            parts = mall_stocked(product, 1)
+            if product.type == 'kit':
+                result[product.id] = product.default_uom.floor(min(
+                        (available[c.id] / q for c, q in parts if q),
+                        default=0))
+            elif parts:
+                result[product.id] = available[product.id]
+        return result
 
     @classmethod
     def mall_lock_stock(cls, products):
-        """Lock the products whose stock orders check, first: of two orders
-        of the last units the second reads what the first took"""
+        """Lock the products whose stock orders check (a gift pack's
+        components), first: of two orders of the last units the second
+        reads what the first took"""
         Product = Pool().get('product.product')
         table = Product.__table__()
-        products = sorted(set(products), key=lambda p: p.id)
-        if products:
-            lock_rows(table, table.id.in_([p.id for p in products]),
-                ', '.join(p.rec_name for p in products))
+        stocked = {c for p in set(products) for c, _ in mall_stocked(p, 1)}
+        stocked = sorted(stocked, key=lambda p: p.id)
+        if stocked:
+            lock_rows(table, table.id.in_([p.id for p in stocked]),
+                ', '.join(p.rec_name for p in stocked))
 
     def mall_wanted(self):
-        "Return the quantities of the lines to check, by product"
+        "Return the stocked quantities the lines take, by product"
         Uom = Pool().get('product.uom')
         wanted = defaultdict(float)
         for line in self.lines:
             if (line.type != 'line' or not line.product
-                    or line.product.type == 'service'
                     or line.product.template.mall_preorder):
                 continue
-            wanted[line.product] += Uom.compute_qty(line.unit,
-                line.quantity, line.product.default_uom, round=False)
+            quantity = Uom.compute_qty(line.unit, line.quantity,
+                line.product.default_uom, round=False)
+            for product, part in mall_stocked(line.product, quantity):
+                wanted[product] += part
         return wanted
 
     def check_mall_stock(self):

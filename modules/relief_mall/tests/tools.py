@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from decimal import Decimal
 
 from proteus import Model
@@ -72,15 +73,23 @@ def set_up(today=None, stock=None):
 
 
 class Mall:
-    "A client of the member mall API, as the app's server calls it"
+    """A client of the member mall API, as the app's server calls it: with
+    its key, and when secret is set its requests signed"""
 
-    def __init__(self, database, key):
+    def __init__(self, database, key, secret=None, clock=time.time):
         self.client = Client(app)
         self.prefix = '/%s/relief/mall/v1' % database
         self.key = key
+        self.secret = secret
+        self.clock = clock
 
-    def _headers(self, headers=None):
+    def _headers(self, body=b'', headers=None):
         result = {'Authorization': 'Bearer %s' % self.key}
+        if self.secret:
+            timestamp = str(int(self.clock()))
+            result['X-Relief-Timestamp'] = timestamp
+            result['X-Relief-Signature'] = hmac.new(self.secret.encode(),
+                timestamp.encode() + b'.' + body, hashlib.sha256).hexdigest()
         result.update(headers or {})
         return result
 
@@ -92,7 +101,8 @@ class Mall:
     def post(self, path, body=None, headers=None, raw=None):
         data = raw if raw is not None else json.dumps(body).encode()
         response = self.client.post(self.prefix + path, data=data,
-            content_type='application/json', headers=self._headers(headers))
+            content_type='application/json',
+            headers=self._headers(data, headers))
         if os.environ.get('MALL_DEBUG'):
             with open(os.environ['MALL_DEBUG'], 'a') as log:
                 log.write('%s %s %s\n' % (path, response.status_code,
@@ -100,6 +110,7 @@ class Mall:
         return response.status_code, response.get_json()
 
     def notify(self, order, transaction, amount, secret=PAYMENT_SECRET):
+        "The payment provider's notification, signed with secret"
         body = json.dumps({'order': order, 'transaction': transaction,
                 'amount': amount}).encode()
         signature = hmac.new(secret.encode(), body,
