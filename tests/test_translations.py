@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATABASE = 'relief_translations'
 LANG = 'zh_CN'
 # With their dependencies, every relief module (checked by the fixture)
-MODULES = ['relief_subsidy', 'relief_trace']
+MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall']
 
 # Translations Tryton never shows, and why (by kind, see _excluded).
 EXCLUDED = {
