@@ -21,8 +21,10 @@ translations are filled in override files: modules/relief/locale/override/
 zh_CN.po for the modules relief depends on, and the override file of the
 relief module that depends on the others (relief_certification:
 product_kit; relief_trace: production; relief_subsidy: product_price_list,
-sale_price_list, sale_promotion, sale_promotion_coupon): an override is
-applied when its module is loaded, and its target must be loaded before."""
+sale_price_list, sale_promotion, sale_promotion_coupon; relief_mall:
+account_payment, account_payment_clearing, sale_payment, web_shop,
+web_user): an override is applied when its module is loaded, and its target
+must be loaded before."""
 import re
 from pathlib import Path
 
