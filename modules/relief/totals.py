@@ -61,7 +61,7 @@ class _RowsReleased(TransactionError):
     "Run the call again in a new transaction: the rows it locks are free"
 
 
-def lock_rows(table, where, name):
+def lock_rows(table, where, name, update=False):
     """Lock the rows of table matching where until the end of the
     transaction, waiting for the transaction that holds them if any.
 
@@ -78,13 +78,18 @@ def lock_rows(table, where, name):
     that documents refer to (a subsidy line to its programme), and the
     foreign-key check of a document being written takes a KEY SHARE lock,
     which FOR UPDATE would make wait and then, the row changed, fail with a
-    serialization error (an HTTP 503 once [database] retry is spent)."""
+    serialization error (an HTTP 503 once [database] retry is spent).
+    update=True takes FOR UPDATE, for a row that the call then locks with
+    Tryton's Model.lock too (NOWAIT, which a weaker lock held by this
+    transaction would not satisfy while others wait for the row)."""
     transaction = Transaction()
     database = transaction.database
     if not database.has_select_for():
         return  # SQLite writes one transaction at a time
+    lock = For if update else _ForNoKeyUpdate
+    arguments = ('UPDATE',) if update else ()
     query = table.select(Literal(1), where=where, order_by=[table.id],
-        for_=_ForNoKeyUpdate(nowait=True))
+        for_=lock(*arguments, nowait=True))
     try:
         transaction.connection.cursor().execute(*query)
         return
@@ -94,7 +99,7 @@ def lock_rows(table, where, name):
     # may hold locks that the holder waits for) and wait for the holder.
     transaction.rollback()
     if held:
-        query.for_ = _ForNoKeyUpdate()
+        query.for_ = lock(*arguments)
         _wait(database, query, name)
     raise _RowsReleased()
 

@@ -457,13 +457,14 @@ def cancel(shop, number, member_number=None):
     and the member refunded"""
     Sale = Pool().get('sale.sale')
     sale = order(shop, number, member_number)
+    # First: a payment notified meanwhile is booked before or after
+    Sale.mall_lock([sale])
     state = status(sale)
     if state == 'cancelled':
         return sale
     if state == 'awaiting_payment':
         Sale.mall_cancel([sale])
     elif state == 'paid':
-        Sale.lock([sale])
         with without_check_access():
             # Fixed by the code: the channel does not write in the books
             Sale.mall_cancel_paid([sale])
@@ -481,10 +482,11 @@ def return_(shop, number, payload):
     Sale = pool.get('sale.sale')
     Product = pool.get('product.product')
     sale = order(shop, number)
+    # First: two returns of the same goods, one after the other
+    Sale.mall_lock([sale])
     if status(sale) != 'shipped':
         raise _error(409, 'return_refused', 'number', number=number,
             state=gettext('relief_mall.msg_api_status_%s' % status(sale)))
-    Sale.lock([sale])
     returnable = sale.mall_returnable()
     quantities = {}
     for i, line in enumerate(payload['lines']):

@@ -13,7 +13,6 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.modules.currency.fields import Monetary
-from trytond.modules.relief.totals import lock_rows
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
@@ -74,9 +73,8 @@ class Notification(ModelSQL, ModelView):
         """Book the payment of sale notified by shop's provider; return the
         notification (the first one when it is sent again)"""
         Sale = Pool().get('sale.sale')
-        table = Sale.__table__()
         # Notifications of one order one after the other
-        lock_rows(table, table.id == sale.id, sale.rec_name)
+        Sale.mall_lock([sale])
         sale = Sale(sale.id)
         done = cls.search([
                 ('shop', '=', shop.id),

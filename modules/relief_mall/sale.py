@@ -263,6 +263,15 @@ class Sale(metaclass=PoolMeta):
                         unit=unit.rec_name))
 
     @classmethod
+    def mall_lock(cls, sales):
+        """Lock the orders for a change by the channel, waiting for whoever
+        holds them (Model.lock gives up after [database] retry tries); FOR
+        UPDATE as Sale.process then locks them too"""
+        table = cls.__table__()
+        lock_rows(table, table.id.in_([s.id for s in sales]),
+            ', '.join(s.rec_name for s in sales), update=True)
+
+    @classmethod
     def mall_cancel_unpaid(cls, sales=None):
         """Cancel the member mall orders not paid in time: back to draft
         gives back their subsidies and member limits, cancelling gives
