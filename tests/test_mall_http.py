@@ -25,7 +25,10 @@ database (psycopg):
   derandomized): no 5xx, every answer documented and valid against its
   schema.
 
-No answer may be a 5xx.  Skipped unless on PostgreSQL."""
+No answer may be a 5xx.  Two known faults of the API xfail their test,
+after every other check, while they show (var/helpers/mall-bugs.md #3: a
+notification may answer 503 busy; #4: an unknown subdivision answers 500).
+Skipped unless on PostgreSQL."""
 import datetime as dt
 import hashlib
 import hmac
@@ -141,12 +144,12 @@ class Api:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
         return self.request("GET", path + query)
 
-    def order(self, key, member, lines):
+    def order(self, key, member, lines, address=None):
         "Place the order of member for lines [(product, quantity)]"
         return self.request("POST", "/orders", {
                 "member": member,
                 "lines": [{"product": p, "quantity": q} for p, q in lines],
-                "address": ADDRESS,
+                "address": address or ADDRESS,
                 }, headers={"Idempotency-Key": key})
 
     def notify(self, order, transaction, amount, secret=PAYMENT_SECRET):
@@ -399,13 +402,15 @@ def test_budget(database, api):
     assert _sold(name, walnut) == len(placed)
 
 
-def test_fuzz(database, server, api):
-    """schemathesis: requests generated from the served openapi.json, valid
-    and not; no 5xx, every answer documented and valid for its schema"""
+def _fuzz(schema, api, examples, modes, only=None, real=None):
+    """Call the operations of schema (those labelled only) with examples
+    cases of each generation mode, with real members and products when
+    real is (members, products); return the failures of the checks and
+    the statuses answered, by operation"""
     import hypothesis
     import hypothesis.errors
+    import hypothesis.strategies as st
     import requests
-    import schemathesis
     from hypothesis import HealthCheck, Phase
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (
@@ -414,47 +419,139 @@ def test_fuzz(database, server, api):
 
     checks = [not_a_server_error, status_code_conformance,
         content_type_conformance, response_schema_conformance]
-    schema = schemathesis.openapi.from_url(f"{api.base}/openapi.json",
-        timeout=30)
     headers = {"Authorization": f"Bearer {api.token}"}
     session = requests.Session()
-    failures, calls = [], {}
+    failures, statuses, samples = [], {}, {}
 
     def fuzz(operation, mode):
-        @hypothesis.settings(max_examples=25, derandomize=True,
+        label = f"{operation.label} ({mode.value}{', real' if real else ''})"
+        strategy = operation.as_strategy(generation_mode=mode)
+        if real:
+            strategy = st.tuples(strategy, st.sampled_from(real[0]),
+                st.integers(0, len(real[1]) - 1)).map(
+                lambda drawn: _real(*drawn, real[1]))
+
+        # Derandomized: the same cases on every run (CI is stable)
+        @hypothesis.settings(max_examples=examples, derandomize=True,
             deadline=None, database=None, print_blob=False,
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck))
-        @hypothesis.given(operation.as_strategy(generation_mode=mode))
+        @hypothesis.given(strategy)
         def run(case):
-            label = f"{operation.label} ({mode.value})"
-            calls[label] = calls.get(label, 0) + 1
             try:
                 response = case.call(base_url=api.base, session=session,
                     headers=headers, timeout=TIMEOUT)
             except requests.RequestException as exception:
                 failures.append((label, repr(exception)))
                 return
+            statuses.setdefault(label, []).append(response.status_code)
+            if len(samples.setdefault(label, [])) < 3:
+                samples[label].append(response.text[:200])
             try:
                 case.validate_response(response, checks=checks,
                     headers=headers)
-            except Exception as exception:
+            except (Exception, BaseExceptionGroup) as exception:
                 failures.append((label, response.status_code,
-                        response.text[:300], str(exception)[:1000]))
-        run()
+                        response.text[:300], str(exception)[:1000],
+                        case.body))
+        try:
+            run()
+        except hypothesis.errors.Unsatisfiable:
+            # Nothing to make invalid (GET /openapi.json)
+            if mode.value != "negative":
+                raise
 
-    started = time.monotonic()
     for result in schema.get_all_operations():
         operation = result.ok()
-        for mode in [schemathesis.GenerationMode.POSITIVE,
-                schemathesis.GenerationMode.NEGATIVE]:
-            try:
+        if only is None or operation.label == only:
+            for mode in modes:
                 fuzz(operation, mode)
-            except hypothesis.errors.Unsatisfiable:
-                # Nothing to make invalid (GET /openapi.json)
-                if mode != schemathesis.GenerationMode.NEGATIVE:
-                    raise
-    print(f"fuzzed in {time.monotonic() - started:.0f} s:", calls)
-    assert len(calls) >= 18, calls  # every operation, both modes
+    return failures, statuses, samples
+
+
+def _real(case, member, first, products):
+    """case for member and products (from the first on) where it names a
+    member or products: generated data reaching the orders"""
+    if "{number}/limits" in case.path:
+        case.path_parameters["number"] = member
+    if isinstance(case.query, dict) and "member" in case.query:
+        case.query["member"] = member
+    if isinstance(case.body, dict) and "member" in case.body:
+        case.body["member"] = member
+        case.body.pop("coupon", None)  # the database has none
+        lines = case.body.get("lines")
+        for i, line in enumerate(lines if isinstance(lines, list) else []):
+            if isinstance(line, dict):
+                line["product"] = products[(first + i) % len(products)]
+                line["quantity"] = 1 + (first + i) % 3
+    return case
+
+
+def _subdivision_fault(failure):
+    "A 500 of mall-bugs.md #4: an order's address with a subdivision"
+    label, status, body = failure[0], failure[1], failure[-1]
+    return (label.startswith("POST /orders ") and status == 500
+        and isinstance(body, dict) and isinstance(body.get("address"), dict)
+        and "subdivision" in body["address"])
+
+
+def test_fuzz(database, server, api):
+    """schemathesis: requests generated from the served openapi.json, valid
+    and not; no 5xx, every answer documented and valid for its schema"""
+    import schemathesis
+
+    # mall-bugs.md #4, asked directly: an unknown subdivision (of an
+    # address the member has not yet: a known one is taken as it is)
+    status, answer = api.order(_key("http-subdivision"), "SN-0001",
+        [(database["tea"], 1)], address=dict(ADDRESS, subdivision="XX-99",
+            street=f"周至县新街 {uuid.uuid4().hex[:6]} 号"))
+    subdivision_bug = (status, _code(answer)) == (500, "internal")
+    if not subdivision_bug:
+        assert (status, _code(answer)) == (422, "subdivision_unknown"), answer
+        assert answer["error"]["field"] == "address.subdivision"
+        assert "XX-99" in answer["error"]["message"]
+
+    modes = [schemathesis.GenerationMode.POSITIVE,
+        schemathesis.GenerationMode.NEGATIVE]
+    started = time.monotonic()
+    schema = schemathesis.openapi.from_url(f"{api.base}/openapi.json",
+        timeout=30)
+    failures, statuses, _ = _fuzz(schema, api, 25, modes)
+    print(f"fuzzed in {time.monotonic() - started:.0f} s:", {
+            label: sorted(set(codes)) for label, codes in statuses.items()})
+    assert len(statuses) == 19, statuses  # every operation, both modes
+    # Valid requests for the members and products of the database: they
+    # reach the quotes and orders (the kiwis are sold out, the walnuts'
+    # budget spent by the tests above)
+    products = [database["kiwi"], database["walnut"], database["tea"]]
+    found, reached, samples = _fuzz(schema, api, 25, modes[:1],
+        real=(MEMBERS, products))
+    failures += found
+    print("with the database's members and products:", {
+            label: sorted(set(codes)) for label, codes in reached.items()})
+    for operation in ["POST /quote", "POST /orders"]:
+        label = f"{operation} (positive, real)"
+        assert {200, 201} & set(reached[label]), (label, reached[label],
+            samples)
+    if subdivision_bug:
+        failures = [f for f in failures if not _subdivision_fault(f)]
     assert not failures, "\n\n".join(map(str, failures)) + "\n" + log_tail(
         LOGS / "gunicorn.log")
+    # The key was sent: not everything was refused with 401
+    for label, codes in statuses.items():
+        if "notify" not in label and "openapi" not in label:
+            assert set(codes) - {401}, (label, codes)
+
+    # The checks bite: with a status the document no longer lists (an
+    # unknown order's 404), each answer is a failure
+    status, document = api.get("/openapi.json")
+    assert status == 200
+    del document["paths"]["/orders/{number}"]["get"]["responses"]["404"]
+    failures, statuses, _ = _fuzz(schemathesis.openapi.from_dict(document),
+        api, 5, modes[:1], only="GET /orders/{number}")
+    codes = statuses["GET /orders/{number} (positive)"]
+    assert failures and len(failures) == codes.count(404), (failures, codes)
+    assert all("404" in f[3] for f in failures), failures
+    if subdivision_bug:
+        pytest.xfail("mall-bugs.md #4: an unknown address.subdivision "
+            "answers 500 (api.address's _error(..., code=...))")
