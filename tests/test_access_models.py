@@ -64,6 +64,7 @@ ROLES = {
             'relief.trace.recall': 'wcd',
             'relief.trace.recall.line': _FOLLOW,
             'relief.subsidy.line': _FOLLOW,
+            'relief.mall.delivery': _FOLLOW,
             }),
     'finance': (['relief.group_relief', 'relief.group_relief_finance',
             'account.group_account', 'sale.group_sale',
@@ -75,6 +76,7 @@ ROLES = {
             'relief.subsidy.claim': 'wcd',
             'relief.subsidy.claim.line': _FOLLOW,
             'relief.subsidy.line': _FOLLOW,
+            'relief.mall.delivery': _FOLLOW,
             }),
     # Read-only
     'accountant': (['relief.group_relief',
@@ -87,12 +89,10 @@ ROLES = {
             }),
     # Their union's orders (sale.sale, a record rule; the workflow and the
     # buttons refuse the rest) and the delivery lists that follow them (the
-    # subsidy lines and payment notifications follow too; their modules
-    # refuse any user's change)
+    # subsidy lines follow too; relief_subsidy refuses any user's change)
     'union buyer': (['relief.group_relief',
             'relief_mall.group_union_buyer'], {
             'relief.mall.delivery': _FOLLOW,
-            'relief.mall.payment.notification': _FOLLOW,
             'relief.subsidy.line': _FOLLOW,
             }),
     }

@@ -25,10 +25,7 @@ database (psycopg):
   derandomized): no 5xx, every answer documented and valid against its
   schema.
 
-No answer may be a 5xx.  Two known faults of the API xfail their test,
-after every other check, while they show (var/helpers/mall-bugs.md #3: a
-notification may answer 503 busy; #4: an unknown subdivision answers 500).
-Skipped unless on PostgreSQL."""
+No answer may be a 5xx.  Skipped unless on PostgreSQL."""
 import datetime as dt
 import hashlib
 import hmac
@@ -289,11 +286,9 @@ def test_payment_notifications(database, api):
         lambda i: api.notify(number, first, amount))
     print("answers:", [(s, a.get("status") if isinstance(a, dict) else a)
             for s, a in answers])
-    # mall-bugs.md #3: a notification may lose the sale's row to another
-    # one and answer 503 busy; the booking is checked before the xfail
-    busy = [a for a in answers if a[0] == 503 and _code(a[1]) == "busy"]
-    _no_server_error([a for a in answers if a not in busy])
-    paid = [a for a in answers if a not in busy]
+    # Each waits for the order's row (lock_rows), none answers 503 busy
+    _no_server_error(answers)
+    paid = answers
     assert [(s, a.get("status")) for s, a in paid] == [(200, "paid")] * len(
         paid)
     assert {a["number"] for _, a in paid} == {number}
@@ -311,9 +306,6 @@ def test_payment_notifications(database, api):
     assert (status, _code(refusal)) == (409, "payment_refused"), refusal
     assert number in refusal["error"]["message"]
     assert _booked(name, sale, [first, second]) == (notifications, payments)
-    if busy:
-        pytest.xfail(f"mall-bugs.md #3: {len(busy)} of 10 notifications "
-            "answered 503 busy (Sale.process's NOWAIT lock)")
 
 
 def _until_refused(api, i, product, quantities, limit=20):
@@ -487,29 +479,19 @@ def _real(case, member, first, products):
     return case
 
 
-def _subdivision_fault(failure):
-    "A 500 of mall-bugs.md #4: an order's address with a subdivision"
-    label, status, body = failure[0], failure[1], failure[-1]
-    return (label.startswith("POST /orders ") and status == 500
-        and isinstance(body, dict) and isinstance(body.get("address"), dict)
-        and "subdivision" in body["address"])
-
-
 def test_fuzz(database, server, api):
     """schemathesis: requests generated from the served openapi.json, valid
     and not; no 5xx, every answer documented and valid for its schema"""
     import schemathesis
 
-    # mall-bugs.md #4, asked directly: an unknown subdivision (of an
-    # address the member has not yet: a known one is taken as it is)
+    # An unknown subdivision (of an address the member has not yet: a
+    # known one is taken as it is), which fuzzing once found answering 500
     status, answer = api.order(_key("http-subdivision"), "SN-0001",
         [(database["tea"], 1)], address=dict(ADDRESS, subdivision="XX-99",
             street=f"周至县新街 {uuid.uuid4().hex[:6]} 号"))
-    subdivision_bug = (status, _code(answer)) == (500, "internal")
-    if not subdivision_bug:
-        assert (status, _code(answer)) == (422, "subdivision_unknown"), answer
-        assert answer["error"]["field"] == "address.subdivision"
-        assert "XX-99" in answer["error"]["message"]
+    assert (status, _code(answer)) == (422, "subdivision_unknown"), answer
+    assert answer["error"]["field"] == "address.subdivision"
+    assert "XX-99" in answer["error"]["message"]
 
     modes = [schemathesis.GenerationMode.POSITIVE,
         schemathesis.GenerationMode.NEGATIVE]
@@ -533,8 +515,6 @@ def test_fuzz(database, server, api):
         label = f"{operation} (positive, real)"
         assert {200, 201} & set(reached[label]), (label, reached[label],
             samples)
-    if subdivision_bug:
-        failures = [f for f in failures if not _subdivision_fault(f)]
     assert not failures, "\n\n".join(map(str, failures)) + "\n" + log_tail(
         LOGS / "gunicorn.log")
     # The key was sent: not everything was refused with 401
@@ -552,6 +532,3 @@ def test_fuzz(database, server, api):
     codes = statuses["GET /orders/{number} (positive)"]
     assert failures and len(failures) == codes.count(404), (failures, codes)
     assert all("404" in f[3] for f in failures), failures
-    if subdivision_bug:
-        pytest.xfail("mall-bugs.md #4: an unknown address.subdivision "
-            "answers 500 (api.address's _error(..., code=...))")

@@ -353,7 +353,7 @@ def address(party, data):
                 ], limit=1)
         if not subdivisions:
             raise _error(422, 'subdivision_unknown', 'address.subdivision',
-                code=data['subdivision'])
+                subdivision=data['subdivision'])
         subdivision, = subdivisions
     address = Address(party=party, delivery=True,
         country=countries[0] if countries else None,
