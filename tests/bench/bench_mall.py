@@ -1,7 +1,6 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""The member mall API on the production shape: cost of an order and
-throughput.
+"""The member mall API on scripts/serve: an order's cost; orders per second.
 
 Run by scripts/bench (a throwaway cluster in TRYTOND_DATABASE_URI).  One
 database with relief_mall activated, built as its scenario builds it
