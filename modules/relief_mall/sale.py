@@ -280,7 +280,8 @@ class Sale(metaclass=PoolMeta):
             now = dt.datetime.now()
             sales = cls.search([
                     ('state', '=', 'confirmed'),
-                    ('mall_pay_before', '<', now),
+                    # Stored to the second: due this second is late
+                    ('mall_pay_before', '<=', now),
                     ])
         sales = [s for s in sales if s.mall_awaits_payment]
         if sales:
