@@ -488,11 +488,12 @@ def return_(shop, number, payload):
         raise _error(409, 'return_refused', 'number', number=number,
             state=gettext('relief_mall.msg_api_status_%s' % status(sale)))
     returnable = sale.mall_returnable()
+    products = {p.id: p for p in Product.search(
+            [('id', 'in', [l['product'] for l in payload['lines']])])}
     quantities = {}
     for i, line in enumerate(payload['lines']):
         field = 'lines[%d]' % i
-        products = Product.search([('id', '=', line['product'])], limit=1)
-        product = products[0] if products else None
+        product = products.get(line['product'])
         left = returnable.get(product, 0) - quantities.get(product, 0)
         if product is None or line['quantity'] > left:
             raise _error(422, 'return_quantity', field + '.quantity',

@@ -145,12 +145,6 @@ class Shop(metaclass=PoolMeta):
             sale.invoice_method = 'fulfillment'
         return sale
 
-    def check_mall_lines(self, count):
-        "Refuse an order of more lines than the shop takes"
-        if self.mall_max_lines and count > self.mall_max_lines:
-            raise ShopError(gettext('relief_mall.msg_too_many_lines',
-                    count=count, limit=self.mall_max_lines))
-
 
 class Key(DeactivableMixin, ModelSQL, ModelView):
     "Member Mall API Key"

@@ -7,15 +7,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import time
-from decimal import Decimal
 
 from proteus import Model
 from werkzeug.test import Client
 
 from trytond.modules.account.tests.tools import get_accounts
-from trytond.modules.company.tests.tools import get_company
 from trytond.modules.relief_subsidy.tests.tools import set_up as set_up_subsidy
 from trytond.wsgi import app
 
@@ -103,10 +100,6 @@ class Mall:
         response = self.client.post(self.prefix + path, data=data,
             content_type='application/json',
             headers=self._headers(data, headers))
-        if os.environ.get('MALL_DEBUG'):
-            with open(os.environ['MALL_DEBUG'], 'a') as log:
-                log.write('%s %s %s\n' % (path, response.status_code,
-                        response.get_data(as_text=True)))
         return response.status_code, response.get_json()
 
     def notify(self, order, transaction, amount, secret=PAYMENT_SECRET):
