@@ -239,6 +239,34 @@ def test_idempotent_retries(database, api):
         (key,)) == [(1,)]
 
 
+def test_key_opens_only_the_mall(server, database, api):
+    """The channel's key is no Tryton user's key: the REST API and
+    JSON-RPC refuse it, so the channel user's rights are used by the
+    mall's routes only"""
+    name = database["name"]
+    headers = {"Authorization": f"Bearer {api.token}"}
+    for method, url, body in [
+            ("GET", f"{server}{name}/rest/model/sale.sale?s=1", None),
+            ("POST", f"{server}{name}/rest/model/sale.sale",
+                json.dumps([{"party": 1}]).encode()),
+            ("POST", f"{server}{name}/rpc/", json.dumps({"id": 1,
+                        "method": "model.sale.sale.search",
+                        "params": [[], 0, 10, None, {}]}).encode()),
+            ]:
+        request = urllib.request.Request(url, data=body, method=method,
+            headers=dict(headers, **{"Content-Type": "application/json"}))
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+                status = answer.status
+                text = answer.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            status = error.code
+            text = error.read().decode(errors="replace")
+        assert status in {401, 403}, (method, url, status, text[:300])
+    # and the same key works on the mall's routes (the control)
+    assert api.get("/products")[0] == 200
+
+
 def _booked(database, sale, transactions):
     """The notifications of sale and the account payments of the
     provider's transactions"""
