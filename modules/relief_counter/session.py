@@ -1,0 +1,424 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The day's settlement of a counter (日结): its cash session and what the
+counter sold that day.
+
+A cash session settles one counter and one business day (its date): the
+counter's sales done or posted that day, whatever they were paid with (only
+cash payments belong to sale_point's sessions).  The figures are SQL views
+(table_query) grouped by counter and day, so that the settlement of a
+thousand counters is one query per figure, not one per counter or sale.
+
+The host's fee is computed, not booked: it is the point's host_fee_rate of
+the day's sales (subsidies included, as the host charges on what its site
+sells), shown per counter and day; the hosts charge it by the month under
+their contract, so the accountant enters the host's supplier invoice from
+the month's settlements (searched by host and summed), and the fee is
+booked once, by that invoice, not by each day's session."""
+from collections import defaultdict
+from decimal import Decimal
+
+from sql import Cast, Literal
+from sql.aggregate import Count, Min, Sum
+from sql.conditionals import Coalesce
+from sql.functions import Round
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.modules.relief.document import DocumentReport
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+
+from .exceptions import CashCountError
+
+# The sales a settlement counts: processed (done) or posted
+SETTLED = ['done', 'posted']
+# The subsidies of a settled sale: a line cancelled after being claimed is
+# netted by its reversal, so both count
+SUBSIDY_STATES = ['confirmed', 'cancelled']
+
+
+def _gross_amount(line, currency):
+    "The SQL amount of a POS sale line, rounded as POSSaleLine.gross_amount"
+    Line = Pool().get('sale.point.sale.line')
+    return Round(
+        Cast(line.quantity, 'NUMERIC')
+        * Line.unit_gross_price.sql_column(line),
+        currency.digits)
+
+
+class CashSession(metaclass=PoolMeta):
+    __name__ = 'sale.point.cash.session'
+
+    date = fields.Date(
+        "Day", required=True,
+        states={
+            'readonly': Eval('state') != 'open',
+            },
+        help="The business day the session settles: the counter's sales "
+        "of that day.")
+    expected_amount = fields.Function(Monetary(
+            "Expected Cash", currency='currency', digits='currency',
+            help="The start amount and the session's cash payments and "
+            "transfers: what the counted cash must be to close."),
+        'get_expected_amount')
+    sale_count = fields.Function(
+        fields.Integer("Sales"), 'get_settlement')
+    sale_total = fields.Function(Monetary(
+            "Sales Total", currency='currency', digits='currency'),
+        'get_settlement')
+    paid_total = fields.Function(Monetary(
+            "Paid", currency='currency', digits='currency'),
+        'get_settlement')
+    subsidy_total = fields.Function(Monetary(
+            "Subsidies", currency='currency', digits='currency'),
+        'get_settlement')
+    host_fee = fields.Function(Monetary(
+            "Host Fee", currency='currency', digits='currency'),
+        'get_settlement')
+    settlement_payments = fields.Function(fields.One2Many(
+            'relief.counter.settlement.payment', None,
+            "Payments by Method"), 'get_settlement_lines')
+    settlement_subsidies = fields.Function(fields.One2Many(
+            'relief.counter.settlement.subsidy', None,
+            "Subsidies by Payer"), 'get_settlement_lines')
+    settlement_products = fields.Function(fields.One2Many(
+            'relief.counter.settlement.product', None,
+            "Goods Sold"), 'get_settlement_lines')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.point, Index.Equality()), (t.date, Index.Range())))
+        cls._order.insert(0, ('date', 'DESC'))
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def get_expected_amount(cls, sessions, name):
+        balances = cls.get_balance(sessions, 'balance')
+        return {s.id: s.start_amount + balances[s.id] for s in sessions}
+
+    @classmethod
+    def get_settlement(cls, sessions, names):
+        "The day's figures of the sessions' counters, in one query"
+        Settlement = Pool().get('relief.counter.settlement')
+        by_key = {(s.point.id, s.date): s
+            for s in Settlement.search(_key_domain(sessions))}
+        result = {name: {} for name in names}
+        for session in sessions:
+            settlement = by_key.get((session.point.id, session.date))
+            for name in names:
+                if settlement:
+                    value = getattr(settlement, name)
+                else:
+                    value = 0 if name == 'sale_count' else Decimal(0)
+                result[name][session.id] = value
+        return result
+
+    @classmethod
+    def get_settlement_lines(cls, sessions, names):
+        "The day's rows of the sessions' counters, one query per field"
+        pool = Pool()
+        result = {}
+        for name in names:
+            Model = pool.get(cls._fields[name].model_name)
+            by_key = defaultdict(list)
+            for row in Model.search(_key_domain(sessions)):
+                by_key[(row.point.id, row.date)].append(row.id)
+            result[name] = {s.id: by_key[(s.point.id, s.date)]
+                for s in sessions}
+        return result
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('closed')
+    def close(cls, sessions):
+        cls.check_counted_cash(sessions)
+        super().close(sessions)
+
+    @classmethod
+    def check_counted_cash(cls, sessions):
+        "Refuse to close a session whose counted cash is not the expected"
+        Lang = Pool().get('ir.lang')
+        expected = cls.get_expected_amount(sessions, 'expected_amount')
+        for session in sessions:
+            counted = session.end_amount or Decimal(0)
+            if counted != expected[session.id]:
+                lang = Lang.get()
+                raise CashCountError(gettext(
+                        'relief_counter.msg_session_cash_count',
+                        counter=session.point.rec_name,
+                        date=lang.strftime(session.date),
+                        counted=lang.currency(counted, session.currency),
+                        expected=lang.currency(
+                            expected[session.id], session.currency),
+                        difference=lang.currency(
+                            counted - expected[session.id],
+                            session.currency)))
+
+
+def _key_domain(records):
+    "The domain of the settlement rows of the records' counters and days"
+    return [
+        ('point', 'in', list({r.point.id for r in records})),
+        ('date', 'in', list({r.date for r in records})),
+        ]
+
+
+class _SettlementMixin:
+    "A settlement row per counter and day: the counter's company rules it"
+
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    point = fields.Many2One('sale.point', "Counter", readonly=True)
+    date = fields.Date("Day", readonly=True)
+    currency = fields.Function(fields.Many2One(
+            'currency.currency', "Currency"), 'get_currency')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('point', 'ASC'), ('id', 'ASC')]
+
+    def get_currency(self, name):
+        return self.company.currency.id
+
+    @classmethod
+    def _sales(cls):
+        "The settled sales and the tables: sale, company and its currency"
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Company = pool.get('company.company')
+        Currency = pool.get('currency.currency')
+        sale = Sale.__table__()
+        company = Company.__table__()
+        currency = Currency.__table__()
+        from_item = (sale
+            .join(company, condition=company.id == sale.company)
+            .join(currency, condition=currency.id == company.currency))
+        return from_item, sale, currency, sale.state.in_(SETTLED)
+
+
+class Settlement(_SettlementMixin, ModelSQL, ModelView):
+    "Counter Settlement"
+    __name__ = 'relief.counter.settlement'
+
+    host = fields.Many2One('party.party', "Host", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'})
+    sale_count = fields.Integer("Sales", readonly=True)
+    sale_total = Monetary(
+        "Sales Total", currency='currency', digits='currency', readonly=True)
+    paid_total = Monetary(
+        "Paid", currency='currency', digits='currency', readonly=True,
+        help="What the customers paid, by any method.")
+    subsidy_total = Monetary(
+        "Subsidies", currency='currency', digits='currency', readonly=True,
+        help="What the programmes' payers owe for the day's sales.")
+    host_fee_rate = fields.Numeric(
+        "Host Fee Rate", digits=(16, 4), readonly=True)
+    host_fee = Monetary(
+        "Host Fee", currency='currency', digits='currency', readonly=True,
+        help="The host's fee rate of the sales total: reported here, "
+        "invoiced by the host for the month.")
+    payments = fields.Function(fields.One2Many(
+            'relief.counter.settlement.payment', None,
+            "Payments by Method"), 'get_lines')
+    subsidies = fields.Function(fields.One2Many(
+            'relief.counter.settlement.subsidy', None,
+            "Subsidies by Payer"), 'get_lines')
+    products = fields.Function(fields.One2Many(
+            'relief.counter.settlement.product', None,
+            "Goods Sold"), 'get_lines')
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Line = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        Point = pool.get('sale.point')
+        SubsidyLine = pool.get('relief.subsidy.line')
+        line = Line.__table__()
+        payment = Payment.__table__()
+        point = Point.__table__()
+        subsidy = SubsidyLine.__table__()
+
+        from_item, sale, currency, where = cls._sales()
+        sales = (from_item
+            .join(line, condition=line.sale == sale.id)
+            .select(
+                Min(sale.id).as_('id'),
+                sale.point.as_('point'),
+                sale.date.as_('date'),
+                Min(currency.digits).as_('digits'),
+                Count(sale.id, distinct=True).as_('sale_count'),
+                Sum(_gross_amount(line, currency)).as_('sale_total'),
+                where=where,
+                group_by=[sale.point, sale.date]))
+
+        from_item, sale, _, where = cls._sales()
+        paid = (from_item
+            .join(payment, condition=payment.sale == sale.id)
+            .select(
+                sale.point.as_('point'), sale.date.as_('date'),
+                Sum(Payment.amount.sql_column(payment)).as_('amount'),
+                where=where,
+                group_by=[sale.point, sale.date]))
+
+        from_item, sale, _, where = cls._sales()
+        subsidies = (from_item
+            .join(subsidy, condition=subsidy.point_sale == sale.id)
+            .select(
+                sale.point.as_('point'), sale.date.as_('date'),
+                Sum(SubsidyLine.amount.sql_column(subsidy)).as_('amount'),
+                where=where & subsidy.state.in_(SUBSIDY_STATES),
+                group_by=[sale.point, sale.date]))
+
+        def same_day(query):
+            return ((query.point == sales.point)
+                & (query.date == sales.date))
+        zero = cls.sale_total.sql_cast(Literal(0))
+        host_fee_rate = Coalesce(
+            Point.host_fee_rate.sql_column(point), Literal(0))
+        return (sales
+            .join(point, condition=point.id == sales.point)
+            .join(paid, 'LEFT', condition=same_day(paid))
+            .join(subsidies, 'LEFT', condition=same_day(subsidies))
+            .select(
+                sales.id.as_('id'),
+                point.company.as_('company'),
+                sales.point.as_('point'),
+                sales.date.as_('date'),
+                point.host.as_('host'),
+                sales.sale_count.as_('sale_count'),
+                sales.sale_total.as_('sale_total'),
+                Coalesce(paid.amount, zero).as_('paid_total'),
+                Coalesce(subsidies.amount, zero).as_('subsidy_total'),
+                point.host_fee_rate.as_('host_fee_rate'),
+                Round(
+                    cls.host_fee.sql_cast(sales.sale_total * host_fee_rate),
+                    sales.digits).as_('host_fee'),
+                ))
+
+    @classmethod
+    def get_lines(cls, settlements, names):
+        "The rows of the settlements' counters and days, one query a field"
+        pool = Pool()
+        result = {}
+        for name in names:
+            Model = pool.get(cls._fields[name].model_name)
+            by_key = defaultdict(list)
+            for row in Model.search(_key_domain(settlements)):
+                by_key[(row.point.id, row.date)].append(row.id)
+            result[name] = {s.id: by_key[(s.point.id, s.date)]
+                for s in settlements}
+        return result
+
+    def get_rec_name(self, name):
+        return '%s @ %s' % (self.point.rec_name, self.date)
+
+
+class SettlementPayment(_SettlementMixin, ModelSQL, ModelView):
+    "Counter Settlement Payments"
+    __name__ = 'relief.counter.settlement.payment'
+
+    method = fields.Many2One(
+        'sale.point.payment.method', "Method", readonly=True)
+    payment_count = fields.Integer("Payments", readonly=True)
+    amount = Monetary(
+        "Amount", currency='currency', digits='currency', readonly=True)
+
+    @classmethod
+    def table_query(cls):
+        Payment = Pool().get('sale.point.payment')
+        payment = Payment.__table__()
+        from_item, sale, _, where = cls._sales()
+        return (from_item
+            .join(payment, condition=payment.sale == sale.id)
+            .select(
+                Min(payment.id).as_('id'),
+                sale.company.as_('company'),
+                sale.point.as_('point'),
+                sale.date.as_('date'),
+                payment.method.as_('method'),
+                Count(payment.id).as_('payment_count'),
+                Sum(Payment.amount.sql_column(payment)).as_('amount'),
+                where=where,
+                group_by=[
+                    sale.company, sale.point, sale.date, payment.method]))
+
+
+class SettlementSubsidy(_SettlementMixin, ModelSQL, ModelView):
+    "Counter Settlement Subsidies"
+    __name__ = 'relief.counter.settlement.subsidy'
+
+    payer = fields.Many2One('party.party', "Payer", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'})
+    sale_count = fields.Integer("Sales", readonly=True)
+    amount = Monetary(
+        "Amount", currency='currency', digits='currency', readonly=True)
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Program = pool.get('relief.subsidy.program')
+        SubsidyLine = pool.get('relief.subsidy.line')
+        program = Program.__table__()
+        subsidy = SubsidyLine.__table__()
+        from_item, sale, _, where = cls._sales()
+        return (from_item
+            .join(subsidy, condition=subsidy.point_sale == sale.id)
+            .join(program, condition=program.id == subsidy.program)
+            .select(
+                Min(subsidy.id).as_('id'),
+                sale.company.as_('company'),
+                sale.point.as_('point'),
+                sale.date.as_('date'),
+                program.payer.as_('payer'),
+                Count(sale.id, distinct=True).as_('sale_count'),
+                Sum(SubsidyLine.amount.sql_column(subsidy)).as_('amount'),
+                where=where & subsidy.state.in_(SUBSIDY_STATES),
+                group_by=[
+                    sale.company, sale.point, sale.date, program.payer]))
+
+
+class SettlementProduct(_SettlementMixin, ModelSQL, ModelView):
+    "Counter Settlement Goods"
+    __name__ = 'relief.counter.settlement.product'
+
+    product = fields.Many2One('product.product', "Product", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'})
+    quantity = fields.Float("Quantity", readonly=True)
+    amount = Monetary(
+        "Amount", currency='currency', digits='currency', readonly=True)
+
+    @classmethod
+    def table_query(cls):
+        Line = Pool().get('sale.point.sale.line')
+        line = Line.__table__()
+        from_item, sale, currency, where = cls._sales()
+        return (from_item
+            .join(line, condition=line.sale == sale.id)
+            .select(
+                Min(line.id).as_('id'),
+                sale.company.as_('company'),
+                sale.point.as_('point'),
+                sale.date.as_('date'),
+                line.product.as_('product'),
+                Sum(line.quantity).as_('quantity'),
+                Sum(_gross_amount(line, currency)).as_('amount'),
+                where=where,
+                group_by=[
+                    sale.company, sale.point, sale.date, line.product]))
+
+
+class ZReport(DocumentReport):
+    """The Z report (日结单) of a cash session: the day's sales, payments
+    by method, subsidies by payer, goods sold, the host's fee and the cash
+    counted against the expected"""
+    __name__ = 'relief.counter.session.z'
+
