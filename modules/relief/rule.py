@@ -11,6 +11,7 @@ from trytond.sql.functions import DateRange
 from trytond.sql.operators import RangeOverlap
 
 from .exceptions import RuleValidationError
+from .totals import ensure_btree_gist
 
 
 class Rule(ModelSQL, ModelView):
@@ -73,6 +74,13 @@ class Rule(ModelSQL, ModelView):
             ('valid_from', 'DESC'),
             ('id', 'DESC'),
             ]
+
+    @classmethod
+    def __register__(cls, module_name):
+        # Before any table of ours with an exclusion constraint: this one,
+        # and those of the modules that depend on relief
+        ensure_btree_gist()
+        super().__register__(module_name)
 
     @classmethod
     def _percentage_kinds(cls):

@@ -4,6 +4,8 @@
 that a check or a report reads a row per key instead of the documents."""
 from sql import Conflict, For, Literal, Table, _Excluded
 
+import logging
+
 from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.transaction import Transaction, TransactionError
@@ -12,6 +14,33 @@ from .exceptions import BusyError
 
 # PostgreSQL's SQLSTATE for a row lock that NOWAIT could not take
 LOCK_NOT_AVAILABLE = '55P03'
+
+logger = logging.getLogger(__name__)
+
+
+def ensure_btree_gist():
+    """Create PostgreSQL's btree_gist extension if the database lacks it.
+
+    Without it trytond cannot make our exclusion constraints (a claim's or
+    a certificate's period, one per programme or product) of PostgreSQL:
+    it checks them itself under LOCK TABLE ... NOWAIT, so two users writing
+    such records at once fail until [database] retry is spent, an HTTP 503.
+    btree_gist is a trusted extension: the database's owner may create it.
+    Created on a connection of its own, committed, as trytond looks for it
+    on another connection (and caches what it found)."""
+    database = Transaction().database
+    if backend.name != 'postgresql' or database.has_extension('btree_gist'):
+        return
+    connection = database.get_connection(autocommit=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute('CREATE EXTENSION IF NOT EXISTS btree_gist')
+    except Exception:
+        logger.warning("btree_gist could not be created: exclusion "
+            "constraints are checked under table locks", exc_info=True)
+    finally:
+        database.put_connection(connection)
+    database._extensions[database.name].pop('btree_gist', None)
 
 
 class _LowerExcluded(_Excluded):
@@ -79,19 +108,27 @@ def lock_rows(table, where, name, update=False):
     foreign-key check of a document being written takes a KEY SHARE lock,
     which FOR UPDATE would make wait and then, the row changed, fail with a
     serialization error (an HTTP 503 once [database] retry is spent).
-    update=True takes FOR UPDATE, for a row that the call then locks with
-    Tryton's Model.lock too (NOWAIT, which a weaker lock held by this
-    transaction would not satisfy while others wait for the row)."""
+    update=True takes FOR UPDATE, the lock of Tryton's Model.lock, and
+    tells the transaction that it holds them: a later Model.lock of these
+    rows (a strict sequence's, an order's) is then satisfied at once.
+    Otherwise Model.lock starts the call again taking them NOWAIT, which
+    fails, an HTTP 503, while another transaction holds them for longer
+    than trytond's few retries."""
     transaction = Transaction()
     database = transaction.database
     if not database.has_select_for():
         return  # SQLite writes one transaction at a time
     lock = For if update else _ForNoKeyUpdate
     arguments = ('UPDATE',) if update else ()
-    query = table.select(Literal(1), where=where, order_by=[table.id],
+    query = table.select(table.id, where=where, order_by=[table.id],
         for_=lock(*arguments, nowait=True))
     try:
-        transaction.connection.cursor().execute(*query)
+        cursor = transaction.connection.cursor()
+        cursor.execute(*query)
+        if update:
+            # trytond 8.0's record of what Model.lock took
+            transaction._locked_records[table._name].update(
+                id_ for id_, in cursor)
         return
     except backend.DatabaseOperationalError as exception:
         held = getattr(exception, 'sqlstate', None) == LOCK_NOT_AVAILABLE

@@ -2,7 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 from decimal import Decimal
 
-from sql import Literal
+from sql import Literal, Null
 from sql.aggregate import Count, Sum
 from sql.conditionals import Coalesce
 from sql.functions import CurrentTimestamp
@@ -392,6 +392,19 @@ class Claim(Workflow, ModelSQL, ModelView):
         cursor.execute(*table.update(
                 [table.consumed], [table.consumed], where=where))
 
+    @classmethod
+    def lock_invoice_sequences(cls, claims):
+        """Wait for the strict sequences that posting the invoices locks
+        (lock_rows): Tryton's own lock of a sequence that another
+        transaction holds gives up within a fraction of a second, an HTTP
+        503 for the second of two claims sent at once"""
+        Sequence = Pool().get('ir.sequence.strict')
+        table = Sequence.__table__()
+        companies = sorted({c.program.company.id for c in claims})
+        lock_rows(table,
+            table.company.in_(companies) | (table.company == Null),
+            gettext('relief_subsidy.msg_invoice_sequences'), update=True)
+
     def _unclaimed_query(self):
         "SELECT the claim line values of the unclaimed subsidies"
         pool = Pool()
@@ -425,6 +438,7 @@ class Claim(Workflow, ModelSQL, ModelView):
         Invoice = pool.get('account.invoice')
         # Invoice what no Generate Lines of the programme changes meanwhile
         cls.lock_programs(claims)
+        cls.lock_invoice_sequences(claims)
         for claim in claims:
             claim.check_not_generating()
             if not claim.lines:
@@ -482,19 +496,17 @@ class Claim(Workflow, ModelSQL, ModelView):
         pool = Pool()
         ClaimLine = pool.get('relief.subsidy.claim.line')
         SubsidyLine = pool.get('relief.subsidy.line')
-        SaleLine = pool.get('sale.line')
         Sale = pool.get('sale.sale')
         Product = pool.get('product.product')
         claim_line = ClaimLine.__table__()
         line = SubsidyLine.__table__()
-        sale_line = SaleLine.__table__()
-        join = (claim_line
-            .join(line, condition=claim_line.subsidy_line == line.id)
-            .join(sale_line, condition=line.sale_line == sale_line.id))
+        join, product = SubsidyLine.product_join(
+            claim_line.join(line, condition=claim_line.subsidy_line == line.id),
+            line)
         if self.program.claim_grouping == 'sale':
             key, Model = line.sale, Sale
         else:
-            key, Model = sale_line.product, Product
+            key, Model = product, Product
         cursor = Transaction().connection.cursor()
         cursor.execute(*join.select(key, Sum(line.quantity),
                 Sum(claim_line.amount), Count(claim_line.id),
@@ -507,7 +519,11 @@ class Claim(Workflow, ModelSQL, ModelView):
         for key_id, quantity, amount, count in rows:
             amount = Decimal(str(amount)).quantize(Decimal('0.01'))
             name = records[key_id].rec_name if key_id else ''
-            if self.program.claim_grouping == 'sale':
+            if self.program.claim_grouping == 'sale' and not key_id:
+                # Sold elsewhere than by a sale (at a counter)
+                description = gettext('relief_subsidy.msg_claim_line_other',
+                    quantity=quantity, count=count)
+            elif self.program.claim_grouping == 'sale':
                 description = gettext('relief_subsidy.msg_claim_line_sale',
                     sale=name, party=records[key_id].party.rec_name)
             else:
@@ -640,13 +656,15 @@ class ClaimDetail(Report):
         ClaimLine = pool.get('relief.subsidy.claim.line')
         for line in ClaimLine.search([('claim', '=', claim.id)]):
             subsidy = line.subsidy_line
+            # A counter's subsidy has no sale: its line names the counter
             sale = subsidy.sale
+            union = (sale.relief_union if sale
+                else subsidy.member.member_union)
             yield {
-                'sale': sale.rec_name,
+                'sale': sale.rec_name if sale else subsidy.rec_name,
                 'date': subsidy.date,
                 'member': subsidy.member.rec_name,
-                'union': (sale.relief_union.rec_name
-                    if sale.relief_union else None),
+                'union': union.rec_name if union else None,
                 'product': subsidy.product.rec_name
                 if subsidy.product else None,
                 'quantity': subsidy.quantity,

@@ -26,10 +26,14 @@ class ClaimStatement(DocumentReport):
         rows = {}
         for line in ClaimLine.search([('claim', '=', claim.id)]):
             subsidy = line.subsidy_line
-            if by_sale:
+            if by_sale and subsidy.sale:
                 key = subsidy.sale
                 name = '%s %s' % (subsidy.sale.rec_name,
                     subsidy.sale.party.rec_name)
+            elif by_sale:
+                # A counter's subsidy: its line names the counter sale
+                key = subsidy
+                name = '%s %s' % (subsidy.rec_name, subsidy.member.rec_name)
             else:
                 key = subsidy.product
                 name = subsidy.product.rec_name if subsidy.product else ''

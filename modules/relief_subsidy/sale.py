@@ -449,6 +449,16 @@ class SubsidyLine(ExportRulesMixin, ModelSQL, ModelView):
     def get_product(self, name):
         return self.sale_line.product.id if self.sale_line.product else None
 
+    @classmethod
+    def product_join(cls, from_, line):
+        """Join to from_ (which holds the subsidy lines' table line) what
+        gives their product; return the join and the product column"""
+        SaleLine = Pool().get('sale.line')
+        sale_line = SaleLine.__table__()
+        return (from_.join(sale_line, 'LEFT',
+                condition=line.sale_line == sale_line.id),
+            sale_line.product)
+
     def get_currency(self, name):
         return self.sale.currency.id
 
