@@ -1,0 +1,340 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Members at the counter: member prices, and the running programmes'
+subsidies on sale_point's sales, with the budgets and member limits of the
+mall's orders (relief_subsidy's Program.consume, race-proof)."""
+from collections import defaultdict
+from decimal import Decimal
+from types import SimpleNamespace
+
+from sql.conditionals import Coalesce
+
+from trytond.i18n import gettext
+from trytond.model import Check, ModelView, Workflow, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.modules.relief.totals import lock_rows
+from trytond.modules.product import round_price
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+
+from .exceptions import CounterError, MemberError
+
+
+class POSSale(metaclass=PoolMeta):
+    __name__ = 'sale.point.sale'
+
+    member_code = fields.Char(
+        "Member Number",
+        states={'readonly': Eval('state') != 'open'},
+        help="The member number on the member's card or in the app; "
+        "members pay the member price and get the programmes' subsidies.")
+    member = fields.Many2One(
+        'party.party', "Member", readonly=True, ondelete='RESTRICT',
+        context={'company': Eval('company', -1)}, depends={'company'})
+    subsidy_lines = fields.One2Many(
+        'relief.subsidy.line', 'point_sale', "Subsidies", readonly=True)
+    subsidy_amount = fields.Function(Monetary(
+            "Subsidies", currency='currency', digits='currency'),
+        'on_change_with_subsidy_amount')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons['pay']['readonly'] = ~Eval('amount_to_pay')
+
+    @fields.depends('subsidy_lines')
+    def on_change_with_subsidy_amount(self, name=None):
+        return sum((s.amount for s in self.subsidy_lines
+                if s.amount is not None), Decimal(0))
+
+    @fields.depends(methods=['on_change_with_subsidy_amount'])
+    def on_change_with_amount_to_pay(self, name=None):
+        # The payers pay their share through the claims
+        return (super().on_change_with_amount_to_pay()
+            - self.on_change_with_subsidy_amount())
+
+    @fields.depends('member_code', 'lines')
+    def on_change_member_code(self):
+        self.member = self.find_member(self.member_code)
+
+    @classmethod
+    def find_member(cls, code):
+        "Return the member of the number or card code; refuse an unknown one"
+        Party = Pool().get('party.party')
+        if not code:
+            return None
+        code = code.strip()
+        members = Party.search([
+                ('member_number', '=', code),
+                ('member_union', '!=', None),
+                ], limit=1)
+        if not members:
+            raise MemberError(gettext(
+                    'relief_counter.msg_member_unknown', code=code))
+        return members[0]
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if 'member_code' in values:
+            member = cls.find_member(values['member_code'])
+            values['member'] = member.id if member else None
+        return values
+
+    @classmethod
+    def on_modification(cls, mode, sales, field_names=None):
+        super().on_modification(mode, sales, field_names=field_names)
+        if mode == 'write' and field_names & {'member', 'lines', 'date'}:
+            # What the subsidies were computed on changed: Pay computes
+            # them again
+            cls.clear_subsidies(sales)
+
+    @classmethod
+    @ModelView.button_action('sale_point.wizard_pay')
+    def pay(cls, sales):
+        cls.apply_subsidies(sales)
+        super().pay(sales)
+
+    @classmethod
+    def clear_subsidies(cls, sales):
+        "Delete the subsidies computed for open sales"
+        SubsidyLine = Pool().get('relief.subsidy.line')
+        table = SubsidyLine.__table__()
+        ids = [s.id for s in sales if s.state == 'open']
+        if ids:
+            Transaction().connection.cursor().execute(*table.delete(
+                    where=table.point_sale.in_(ids)
+                    & (table.state == 'quotation')))
+
+    @classmethod
+    def apply_subsidies(cls, sales):
+        """Compute the subsidies of the members' open sales at the lines'
+        prices, by the programmes' priority, as quotation lines: what the
+        member pays until the sale is done (then they are consumed)"""
+        pool = Pool()
+        SubsidyLine = pool.get('relief.subsidy.line')
+        Program = pool.get('relief.subsidy.program')
+        sales = [s for s in sales if s.state == 'open']
+        cls.clear_subsidies(sales)
+        programs, eligibility, to_create = {}, {}, []
+        for sale in sales:
+            if not sale.member:
+                continue
+            key = (sale.company, sale.date)
+            if key not in programs:
+                programs[key] = Program.get_applicable(*key)
+            for line in sale.lines:
+                if line.quantity <= 0:
+                    continue
+                price = base = line.unit_price
+                for program in programs[key]:
+                    if program not in eligibility:
+                        eligibility[program] = program.eligibility()
+                    if not program.is_eligible(eligibility[program],
+                            sale.member, line.product):
+                        continue
+                    unit = program.unit_subsidy(base, price)
+                    if unit:
+                        to_create.append(line.subsidy_line(program, unit))
+                        price -= unit
+        # Computed by the programmes, not by the user: not the clerk's
+        # rights on subsidies
+        with without_check_access():
+            SubsidyLine.save(to_create)
+
+    @classmethod
+    @Workflow.transition('done')
+    def do(cls, sales):
+        pool = Pool()
+        Program = pool.get('relief.subsidy.program')
+        Program.consume(cls.confirm_subsidies(sales))
+        cls.lock_sequences(sales)
+        super().do(sales)
+
+    @classmethod
+    def lock_sequences(cls, sales):
+        """Wait for the points' strict sequences that numbering locks
+        (lock_rows): Tryton's own lock gives up within a fraction of a
+        second while another sale of the point holds it, an HTTP 503"""
+        Sequence = Pool().get('ir.sequence.strict')
+        table = Sequence.__table__()
+        sequences = {s.point.sequence for s in sales if not s.number}
+        if sequences:
+            lock_rows(table, table.id.in_([q.id for q in sequences]),
+                ', '.join(sorted(q.rec_name for q in sequences)),
+                update=True)
+
+    @classmethod
+    def confirm_subsidies(cls, sales):
+        """Mark the sales' computed subsidies confirmed, dated as the sale;
+        return them as records for Program.consume"""
+        SubsidyLine = Pool().get('relief.subsidy.line')
+        with without_check_access():
+            lines = SubsidyLine.search([
+                    ('point_sale', 'in', [s.id for s in sales]),
+                    ('state', '=', 'quotation'),
+                    ])
+        for line in lines:
+            line.state = 'confirmed'
+            line.date = line.point_sale.date
+        with without_check_access():
+            SubsidyLine.save(lines)
+        return [SimpleNamespace(program=l.program, member=l.member,
+                date=l.date, amount=l.amount) for l in lines]
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('open')
+    def open(cls, sales):
+        "Give back the subsidies of a sale done that is opened again"
+        pool = Pool()
+        Program = pool.get('relief.subsidy.program')
+        SubsidyLine = pool.get('relief.subsidy.line')
+        lines = [l for s in sales if s.state == 'done'
+            for l in s.subsidy_lines if l.state == 'confirmed']
+        claimed = SubsidyLine.claimed(lines)
+        if claimed:
+            line = next(iter(claimed))
+            raise CounterError(gettext(
+                    'relief_counter.msg_sale_open_claimed',
+                    sale=line.point_sale.rec_name,
+                    program=line.program.rec_name))
+        Program.consume(lines, sign=-1)
+        with without_check_access():
+            SubsidyLine.write(lines, {'state': 'quotation', 'date': None})
+        super().open(sales)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, sales):
+        super().cancel(sales)
+        cls.clear_subsidies([s for s in sales])
+
+    def get_account_move(self):
+        "Debit each payer's subsidy receivable with its share"
+        move = super().get_account_move()
+        move.lines = list(move.lines) + self.get_subsidy_move_lines()
+        return move
+
+    def get_subsidy_move_lines(self):
+        MoveLine = Pool().get('account.move.line')
+        shares = defaultdict(Decimal)
+        for subsidy in self.subsidy_lines:
+            if subsidy.state == 'confirmed':
+                shares[subsidy.program] += subsidy.amount
+        lines = []
+        for program, amount in shares.items():
+            if amount:
+                lines.append(MoveLine(
+                        account=program.account, party=program.payer,
+                        debit=amount, credit=Decimal(0),
+                        description=program.rec_name))
+        return lines
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('subsidy_lines')
+        return super().copy(sales, default=default)
+
+
+class POSSaleLine(metaclass=PoolMeta):
+    __name__ = 'sale.point.sale.line'
+
+    subsidy_lines = fields.One2Many(
+        'relief.subsidy.line', 'point_line', "Subsidies", readonly=True)
+
+    @fields.depends('sale', '_parent_sale.member', '_parent_sale.point',
+        '_parent_sale.date', 'quantity')
+    def on_change_product(self):
+        super().on_change_product()
+        price = self.member_unit_price()
+        if price is not None:
+            self.set_member_price(price)
+            self.unit_price = self.on_change_with_unit_price()
+            self.amount = self.on_change_with_amount()
+
+    def member_unit_price(self):
+        "The price of the point's member price list, if the buyer is one"
+        if not (self.product and self.sale and self.sale.member
+                and self.sale.point
+                and self.sale.point.member_price_list
+                and self.unit_list_price is not None):
+            return None
+        with Transaction().set_context(
+                company=self.sale.point.company.id,
+                customer=self.sale.member.id, date=self.sale.date):
+            return self.sale.point.member_price_list.compute(
+                self.product, self.quantity or 1, self.product.sale_uom)
+
+    def set_member_price(self, price):
+        "Set the untaxed member price and its gross price"
+        Tax = Pool().get('account.tax')
+        self.unit_list_price = round_price(price)
+        taxes = Tax.compute(self.taxes, self.unit_list_price, 1,
+            date=self.sale.date)
+        self.unit_gross_price = (self.unit_list_price
+            + sum(t['amount'] for t in taxes)).quantize(
+                Decimal(1) / 10 ** self.__class__.unit_gross_price.digits[1])
+
+    def subsidy_line(self, program, unit):
+        "Return the quotation subsidy line of program at unit amount"
+        SubsidyLine = Pool().get('relief.subsidy.line')
+        return SubsidyLine(
+            point_sale=self.sale, point_line=self,
+            program=program, member=self.sale.member,
+            quantity=self.quantity, unit_amount=unit,
+            amount=self.sale.currency.round(
+                unit * Decimal(str(self.quantity))),
+            state='quotation')
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('subsidy_lines')
+        return super().copy(lines, default=default)
+
+
+class SubsidyLine(metaclass=PoolMeta):
+    __name__ = 'relief.subsidy.line'
+
+    point_sale = fields.Many2One(
+        'sale.point.sale', "Counter Sale", readonly=True,
+        ondelete='CASCADE')
+    point_line = fields.Many2One(
+        'sale.point.sale.line', "Counter Sale Line", readonly=True,
+        ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # A subsidy is of a sale (the mall, the back office) or of a
+        # counter sale
+        cls.sale.required = False
+        cls.sale_line.required = False
+        cls.__access__.add('point_sale')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('sale_or_point_sale', Check(t,
+                    (Coalesce(t.sale, t.point_sale) != None)  # noqa: E711
+                    & ((t.sale == None) | (t.point_sale == None))),  # noqa
+                'relief_counter.msg_subsidy_sale_or_point'),
+            ]
+
+    def get_product(self, name):
+        if self.point_line:
+            return self.point_line.product.id
+        return super().get_product(name)
+
+    def get_currency(self, name):
+        if self.point_sale:
+            return self.point_sale.currency.id
+        return super().get_currency(name)
+
+    def get_rec_name(self, name):
+        if self.point_sale:
+            return '%s - %s' % (
+                self.point_sale.rec_name, self.program.rec_name)
+        return super().get_rec_name(name)
