@@ -23,6 +23,7 @@ from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Coalesce
 from sql.functions import Round
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
@@ -36,15 +37,20 @@ from .exceptions import CashCountError
 SETTLED = ['done', 'posted']
 # The subsidies of a settled sale: a line cancelled after being claimed is
 # netted by its reversal, so both count
-SUBSIDY_STATES = ['confirmed', 'cancelled']
+SUBSIDY_STATES = ['confirmed']
+
+
+def _numeric(column):
+    "A Numeric column as a number (SQLite stores Decimal as text)"
+    if backend.name == 'sqlite':
+        return Cast(column, 'NUMERIC')
+    return column
 
 
 def _gross_amount(line, currency):
     "The SQL amount of a POS sale line, rounded as POSSaleLine.gross_amount"
-    Line = Pool().get('sale.point.sale.line')
     return Round(
-        Cast(line.quantity, 'NUMERIC')
-        * Line.unit_gross_price.sql_column(line),
+        Cast(line.quantity, 'NUMERIC') * _numeric(line.unit_gross_price),
         currency.digits)
 
 
@@ -221,10 +227,11 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
         help="What the programmes' payers owe for the day's sales.")
     host_fee_rate = fields.Numeric(
         "Host Fee Rate", digits=(16, 4), readonly=True)
-    host_fee = Monetary(
-        "Host Fee", currency='currency', digits='currency', readonly=True,
-        help="The host's fee rate of the sales total: reported here, "
-        "invoiced by the host for the month.")
+    host_fee = fields.Function(Monetary(
+            "Host Fee", currency='currency', digits='currency',
+            help="The host's fee rate of the sales total: reported here, "
+            "invoiced by the host for the month."),
+        'get_host_fee')
     payments = fields.Function(fields.One2Many(
             'relief.counter.settlement.payment', None,
             "Payments by Method"), 'get_lines')
@@ -254,7 +261,6 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
                 Min(sale.id).as_('id'),
                 sale.point.as_('point'),
                 sale.date.as_('date'),
-                Min(currency.digits).as_('digits'),
                 Count(sale.id, distinct=True).as_('sale_count'),
                 Sum(_gross_amount(line, currency)).as_('sale_total'),
                 where=where,
@@ -265,7 +271,7 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
             .join(payment, condition=payment.sale == sale.id)
             .select(
                 sale.point.as_('point'), sale.date.as_('date'),
-                Sum(Payment.amount.sql_column(payment)).as_('amount'),
+                Sum(_numeric(payment.amount)).as_('amount'),
                 where=where,
                 group_by=[sale.point, sale.date]))
 
@@ -274,7 +280,7 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
             .join(subsidy, condition=subsidy.point_sale == sale.id)
             .select(
                 sale.point.as_('point'), sale.date.as_('date'),
-                Sum(SubsidyLine.amount.sql_column(subsidy)).as_('amount'),
+                Sum(_numeric(subsidy.amount)).as_('amount'),
                 where=where & subsidy.state.in_(SUBSIDY_STATES),
                 group_by=[sale.point, sale.date]))
 
@@ -282,8 +288,6 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
             return ((query.point == sales.point)
                 & (query.date == sales.date))
         zero = cls.sale_total.sql_cast(Literal(0))
-        host_fee_rate = Coalesce(
-            Point.host_fee_rate.sql_column(point), Literal(0))
         return (sales
             .join(point, condition=point.id == sales.point)
             .join(paid, 'LEFT', condition=same_day(paid))
@@ -299,10 +303,12 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
                 Coalesce(paid.amount, zero).as_('paid_total'),
                 Coalesce(subsidies.amount, zero).as_('subsidy_total'),
                 point.host_fee_rate.as_('host_fee_rate'),
-                Round(
-                    cls.host_fee.sql_cast(sales.sale_total * host_fee_rate),
-                    sales.digits).as_('host_fee'),
                 ))
+
+    def get_host_fee(self, name):
+        # Rounded as Tryton rounds amounts (the currency's rounding)
+        return self.currency.round(
+            self.sale_total * (self.host_fee_rate or Decimal(0)))
 
     @classmethod
     def get_lines(cls, settlements, names):
@@ -346,7 +352,7 @@ class SettlementPayment(_SettlementMixin, ModelSQL, ModelView):
                 sale.date.as_('date'),
                 payment.method.as_('method'),
                 Count(payment.id).as_('payment_count'),
-                Sum(Payment.amount.sql_column(payment)).as_('amount'),
+                Sum(_numeric(payment.amount)).as_('amount'),
                 where=where,
                 group_by=[
                     sale.company, sale.point, sale.date, payment.method]))
@@ -380,7 +386,7 @@ class SettlementSubsidy(_SettlementMixin, ModelSQL, ModelView):
                 sale.date.as_('date'),
                 program.payer.as_('payer'),
                 Count(sale.id, distinct=True).as_('sale_count'),
-                Sum(SubsidyLine.amount.sql_column(subsidy)).as_('amount'),
+                Sum(_numeric(subsidy.amount)).as_('amount'),
                 where=where & subsidy.state.in_(SUBSIDY_STATES),
                 group_by=[
                     sale.company, sale.point, sale.date, program.payer]))
