@@ -196,6 +196,33 @@ class Rule(metaclass=PoolMeta):
             key = (*key, Transaction().user)
         return key
 
+    @classmethod
+    def get(cls, model_name, mode='read'):
+        """A record whose optional __access__ relation is empty is not
+        governed by the rules of that relation's model: a subsidy is of a
+        sale or of a counter sale, and follows the rules of the one it has
+        (trytond would hide it whenever the other model has rules)"""
+        clause, clause_global = super().get(model_name, mode=mode)
+        Model = Pool().get(model_name)
+        optional = {name for name in Model.__access__
+            if not getattr(Model, name).required}
+        if optional:
+            for clauses in [clause, clause_global]:
+                for group, domain in clauses.items():
+                    clauses[group] = _null_passes(domain, optional)
+        return clause, clause_global
+
+
+def _null_passes(domain, fields):
+    "domain where each (field, 'where', …) of fields also takes no record"
+    if isinstance(domain, tuple) and len(domain) == 3:
+        if domain[0] in fields and domain[1] == 'where':
+            return ['OR', (domain[0], '=', None), domain]
+        return domain
+    if isinstance(domain, list):
+        return [_null_passes(d, fields) for d in domain]
+    return domain
+
 
 class Queue(metaclass=PoolMeta):
     __name__ = 'ir.queue'

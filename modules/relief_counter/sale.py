@@ -85,7 +85,8 @@ class POSSale(metaclass=PoolMeta):
     @classmethod
     def on_modification(cls, mode, sales, field_names=None):
         super().on_modification(mode, sales, field_names=field_names)
-        if mode == 'write' and field_names & {'member', 'lines', 'date'}:
+        if mode == 'write' and field_names & {
+                'member_code', 'member', 'lines', 'date'}:
             # What the subsidies were computed on changed: Pay computes
             # them again
             cls.clear_subsidies(sales)
@@ -255,6 +256,15 @@ class POSSaleLine(metaclass=PoolMeta):
             self.set_member_price(price)
             self.unit_price = self.on_change_with_unit_price()
             self.amount = self.on_change_with_amount()
+
+    @classmethod
+    def on_modification(cls, mode, lines, field_names=None):
+        super().on_modification(mode, lines, field_names=field_names)
+        # A line added or changed on its own: Pay computes the subsidies
+        # again
+        if mode in {'create', 'write'}:
+            Sale = Pool().get('sale.point.sale')
+            Sale.clear_subsidies(list({l.sale for l in lines}))
 
     def member_unit_price(self):
         "The price of the point's member price list, if the buyer is one"

@@ -20,6 +20,7 @@ def set_up(today=None, stock=None):
     s = set_up_subsidy(today)
     Journal = Model.get('account.journal')
     Location = Model.get('stock.location')
+    Lot = Model.get('stock.lot')
     Inventory = Model.get('stock.inventory')
     Method = Model.get('sale.point.payment.method')
     PriceList = Model.get('product.price_list')
@@ -52,6 +53,10 @@ def set_up(today=None, stock=None):
         for product, quantity in stock.items():
             line = inventory.lines.new()
             line.product = getattr(s, product)
+            line.lot = Lot(number='%s-%s' % (code, product),
+                product=line.product,
+                shelf_life_expiration_date=today + dt.timedelta(days=60))
+            line.lot.save()
             line.quantity = quantity
         inventory.click('confirm')
         record = Model.get('sale.point')(name=name)
