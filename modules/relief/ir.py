@@ -198,14 +198,14 @@ class Rule(metaclass=PoolMeta):
 
     @classmethod
     def get(cls, model_name, mode='read'):
-        """A record whose optional __access__ relation is empty is not
-        governed by the rules of that relation's model: a subsidy is of a
-        sale or of a counter sale, and follows the rules of the one it has
-        (trytond would hide it whenever the other model has rules)"""
+        """A record whose relation named in its model's _access_optional
+        (among __access__) is empty is not governed by the rules of that
+        relation's model: a subsidy is of a sale or of a counter sale, and
+        follows the rules of the one it has (trytond would hide it whenever
+        the other model has rules)"""
         clause, clause_global = super().get(model_name, mode=mode)
         Model = Pool().get(model_name)
-        optional = {name for name in Model.__access__
-            if not getattr(Model, name).required}
+        optional = getattr(Model, '_access_optional', set())
         if optional:
             for clauses in [clause, clause_global]:
                 for group, domain in clauses.items():

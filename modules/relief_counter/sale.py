@@ -325,6 +325,8 @@ class SubsidyLine(metaclass=PoolMeta):
         cls.sale.required = False
         cls.sale_line.required = False
         cls.__access__.add('point_sale')
+        # Each line has one of them: the rules of its own (relief.ir.Rule)
+        cls._access_optional = {'sale', 'point_sale'}
         t = cls.__table__()
         cls._sql_constraints += [
             ('sale_or_point_sale', Check(t,
