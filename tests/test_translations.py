@@ -23,8 +23,9 @@ relief module that depends on the others (relief_certification:
 product_kit; relief_trace: production; relief_subsidy: product_price_list,
 sale_price_list, sale_promotion, sale_promotion_coupon; relief_mall:
 account_payment, account_payment_clearing, sale_payment, web_shop,
-web_user): an override is applied when its module is loaded, and its target
-must be loaded before."""
+web_user; relief_counter: sale_point, stock_supply, stock_lot_sled,
+purchase_request): an override is applied when its module is loaded, and its
+target must be loaded before."""
 import re
 from pathlib import Path
 
@@ -36,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATABASE = 'relief_translations'
 LANG = 'zh_CN'
 # With their dependencies, every relief module (checked by the fixture)
-MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall']
+MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall',
+    'relief_counter']
 
 # Translations Tryton never shows, and why (by kind, see _excluded).
 EXCLUDED = {
