@@ -171,6 +171,34 @@ class Point(metaclass=PoolMeta):
             result[product] = product.default_uom.round(quantity)
         return result
 
+    def feed_lots(self, products):
+        """Return {product: lot} that the device's sales take, as a clerk's
+        line does: the first lot to expire that can still be sold, else
+        the last one the location had (its stock goes below zero)"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        LotStock = pool.get('relief.counter.lot_stock')
+        products = [p for p in products if p]
+        if not products:
+            return {}
+        with Transaction().set_context(company=self.company.id):
+            today = Date.today()
+        rows = LotStock.search([
+                ('location', '=', self.storage_location.id),
+                ('product', 'in', [p.id for p in products]),
+                ('lot.relief_blocked', '!=', True),
+                ['OR',
+                    ('expiration_date', '=', None),
+                    ('expiration_date', '>=', today),
+                    ],
+                ])
+        first, last = {}, {}
+        for row in rows:
+            if row.quantity > 0:
+                first.setdefault(row.product, row.lot)
+            last[row.product] = row.lot
+        return {**last, **first}
+
     def feed_count(self, payload):
         """Confirm the device's count as an inventory of the storage
         location; return the inventory and [(product, expected, counted)]"""
@@ -195,14 +223,50 @@ class Point(metaclass=PoolMeta):
         inventory = Inventory(
             location=self.storage_location, date=today,
             company=self.company, empty_quantity='keep')
-        inventory.lines = [{'product': p, 'quantity': q}
-            for p, q in counts.items()]
+        inventory.lines = [{'product': p, 'lot': l, 'quantity': q}
+            for p, l, q in self.feed_count_lots(counts, today)]
         inventory.save()
         inventory = Inventory(inventory.id)
-        result = [(l.product, l.expected_quantity, l.quantity)
-            for l in inventory.lines]
+        expected, counted = defaultdict(float), defaultdict(float)
+        for line in inventory.lines:
+            expected[line.product] += line.expected_quantity
+            counted[line.product] += line.quantity
         Inventory.confirm([inventory])
-        return inventory, result
+        return inventory, [(p, p.default_uom.round(expected[p]),
+                counts[p]) for p in counts]
+
+    def feed_count_lots(self, counts, date):
+        """Return [(product, lot, quantity)] of the counts: a product's
+        count fills its lots from the last to expire (the shelves keep
+        those: sales take the first to expire), the rest of it to the
+        first to expire"""
+        pool = Pool()
+        Product = pool.get('product.product')
+        Lot = pool.get('stock.lot')
+        with Transaction().set_context(
+                company=self.company.id, stock_date_end=date):
+            pbl = Product.products_by_location(
+                [self.storage_location.id], with_childs=True,
+                grouping=('product', 'lot'),
+                grouping_filter=([p.id for p in counts],))
+        lots = defaultdict(list)
+        for (_, product, lot), quantity in pbl.items():
+            if lot is not None:
+                lots[product].append((Lot(lot), quantity))
+        result = []
+        for product, counted in counts.items():
+            rows = sorted(lots.get(product.id, []), key=lambda r: (
+                    r[0].shelf_life_expiration_date or dt.date.max,
+                    r[0].id), reverse=True)
+            if not rows:
+                result.append((product, None, counted))
+                continue
+            for index, (lot, quantity) in enumerate(rows):
+                take = counted if index == len(rows) - 1 else min(
+                    counted, max(quantity, 0))
+                result.append((product, lot, take))
+                counted -= take
+        return result
 
     def feed_count_lines(self, payload):
         "Return {product: counted quantity}; refuse a wrong row"
@@ -399,7 +463,8 @@ class Sale(metaclass=PoolMeta):
                     ('member_union', '!=', None),
                     ])} if numbers else {}
         context = {'products': products, 'methods': methods,
-            'members': members, 'prices': {}, 'seen': set()}
+            'members': members, 'prices': {}, 'seen': set(),
+            'lots': point.feed_lots(products.values())}
         answers, taken = [], []
         for row, entry in enumerate(entries, 1):
             id_ = entry.get('id') if isinstance(entry, dict) else None
@@ -505,8 +570,10 @@ class Sale(metaclass=PoolMeta):
                     value=raw.get('unit_price')))
         list_price, gross_price = cls.feed_prices(
             point, product, price, date, context['prices'])
+        lot = context['lots'].get(product)
         return {
             'product': product.id,
+            'lot': lot.id if lot else None,
             'quantity': float(quantity),
             'unit_list_price': list_price,
             'unit_gross_price': gross_price,
@@ -582,7 +649,8 @@ class Sale(metaclass=PoolMeta):
         if refused:
             cls.clear_subsidies(list(refused))
         sales = cls.browse(sales)
-        cls.process(sales)
+        # Process is a button: not for a sale its payments do not settle
+        cls.process([s for s in sales if not s.amount_to_pay])
         flagged = []
         for sale in cls.browse(sales):
             notes = [sale.feed_exception] if sale.feed_exception else []
