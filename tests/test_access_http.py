@@ -338,3 +338,37 @@ def test_recalls_back_office_only(clients):
             ["party"])
     assert clients["backoffice"].read("relief.trace.recall.line", lines,
         ["id"])
+
+
+def test_counter_clerk_by_workflow(clients, server):
+    """A counter clerk (sale_point's group) sells at the counters and sees
+    the subsidies Pay computes, but never writes a sale's state, number or
+    member, a subsidy, a programme or a point"""
+    url, _ = server
+    admin = clients["admin"]
+    group = _xml_id(admin, "sale_point", "group_sale_point")
+    company = admin("res.user", "read", [1], ["company"])[0]["company"]
+    admin("res.user", "create", [{"login": "clerk", "name": "专柜营业员",
+                "password": "clerk-password-1234", "company": company,
+                "companies": [("add", [company])],
+                "groups": [("add", [group])]}])
+    clerk = RPCClient(url, DATABASE, "clerk", "clerk-password-1234", LOG)
+    sales = admin.search("sale.point.sale", [("state", "=", "posted")],
+        limit=1)
+    subsidies = admin.search("relief.subsidy.line",
+        [("point_sale", "!=", None)], limit=1)
+    programs = admin.search("relief.subsidy.program", [], limit=1)
+    points = admin.search("sale.point", [], limit=1)
+    assert sales and subsidies and programs and points
+    # control: the clerk reads the counter's sales and their subsidies
+    assert clerk.read("sale.point.sale", sales, ["number"])
+    assert clerk.read("relief.subsidy.line", subsidies, ["amount"])
+    refused(clerk, "sale.point.sale", "write", sales, {"state": "open"})
+    refused(clerk, "sale.point.sale", "write", sales, {"number": "X-1"})
+    refused(clerk, "relief.subsidy.line", "write", subsidies,
+        {"amount": "0"})
+    refused(clerk, "relief.subsidy.line", "delete", subsidies)
+    refused(clerk, "relief.subsidy.program", "write", programs,
+        {"budget": "99999999"})
+    refused(clerk, "sale.point", "write", points, {"host_fee_rate": "0"})
+    refused(clerk, "sale.point.sale", "post", sales)

@@ -18,7 +18,7 @@ import pytest
 
 from dbtools import activate
 
-MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall']
+MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall', 'relief_counter']
 DATABASE = 'relief_access_models'
 
 # Models every user may change, and why that is safe.
@@ -85,6 +85,19 @@ ROLES = {
     # subsidy lines follow the sale, which it may not delete; the workflow
     # refuses the rest)
     'mall channel': (['relief_mall.group_mall_channel'], {
+            'relief.subsidy.line': 'wc',
+            }),
+    # Counter clerks (sale_point's group): counter sales, payments and
+    # cash sessions are sale_point's models; their subsidies follow the
+    # sale, and relief_subsidy refuses any user's change (HTTP:
+    # test_access_http.test_counter_clerk_by_workflow)
+    'counter clerk': (['sale_point.group_sale_point'], {
+            'relief.subsidy.line': _FOLLOW,
+            }),
+    # The user the devices' feeds run as: counter sales only (their
+    # subsidies follow them as far as model access goes; relief_subsidy
+    # refuses any user's change)
+    'counter channel': (['relief_counter.group_counter_channel'], {
             'relief.subsidy.line': 'wc',
             }),
     # Their union's orders (sale.sale, a record rule; the workflow and the

@@ -18,7 +18,10 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .exceptions import CounterError, MemberError
+from .exceptions import CounterAccessError, CounterError, MemberError
+
+# Changed by the buttons only, never by a user's write
+WORKFLOW_FIELDS = {'state', 'number', 'move', 'member', 'subsidy_lines'}
 
 
 class POSSale(metaclass=PoolMeta):
@@ -42,6 +45,35 @@ class POSSale(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls._buttons['pay']['readonly'] = ~Eval('amount_to_pay')
+
+    @classmethod
+    def check_modification(cls, mode, sales, values=None, external=False):
+        super().check_modification(
+            mode, sales, values=values, external=external)
+        if external and mode in {'create', 'write'}:
+            cls.check_workflow_fields(mode, sales, values)
+
+    @classmethod
+    def check_workflow_fields(cls, mode, sales, values):
+        """Refuse a user's call that does what the buttons do: the state,
+        the number and the move change through Pay, Process and Post, the
+        member through the member number"""
+        for sale in sales:
+            if mode == 'create':
+                changed = [n for n, v in [
+                        ('state', sale.state != 'open'),
+                        ('number', sale.number),
+                        ('move', sale.move)] if v]
+            else:
+                changed = values.keys() & WORKFLOW_FIELDS
+                if 'member_code' in values:
+                    changed.discard('member')  # found by its number
+                changed = sorted(changed)
+            if changed:
+                raise CounterAccessError(gettext(
+                        'relief_counter.msg_sale_workflow_field',
+                        sale=sale.rec_name,
+                        field=cls.__names__(changed[0])['field']))
 
     @fields.depends('subsidy_lines')
     def on_change_with_subsidy_amount(self, name=None):
