@@ -26,10 +26,12 @@ from decimal import Decimal, InvalidOperation
 
 from sql.aggregate import Sum
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.modules.product import round_price
-from trytond.modules.relief.totals import lock_rows
+from trytond.modules.relief.totals import (
+    LOCK_NOT_AVAILABLE, _RowsReleased, _wait, lock_rows)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import timezone as tz
@@ -420,6 +422,8 @@ class Sale(metaclass=PoolMeta):
         entry and the products of the point below zero"""
         point.feed_lock()
         answers, taken = cls.feed_read(point, entries)
+        if taken:
+            cls.feed_session(point)
         sales = cls.feed_create(point, taken)
         cls.feed_settle(sales)
         for answer, sale in zip(
@@ -429,6 +433,34 @@ class Sale(metaclass=PoolMeta):
         below = sorted(((p, q) for p, q in point.feed_expected(
                     products).items() if q < 0), key=lambda x: x[0].code)
         return answers, below
+
+    @classmethod
+    def feed_session(cls, point):
+        """Open the point's cash session before its batch.
+
+        sale_point opens one under a table lock taken with NOWAIT: two
+        points' batches opening theirs at once would give the second a 503
+        once its retries are spent.  Here the second waits for the first
+        to end, then runs again (as lock_rows waits for rows)."""
+        Session = Pool().get('sale.point.cash.session')
+        if Session.search([
+                    ('point', '=', point.id),
+                    ('state', '=', 'open'),
+                    ], limit=1):
+            return
+        transaction = Transaction()
+        database = transaction.database
+        if database.has_select_for():
+            try:
+                database.lock(transaction.connection, Session._table)
+            except backend.DatabaseOperationalError as exception:
+                if getattr(exception, 'sqlstate', None) != LOCK_NOT_AVAILABLE:
+                    raise
+                transaction.rollback()
+                _wait(database, ('LOCK TABLE "%s" IN EXCLUSIVE MODE'
+                        % Session._table, ()), point.rec_name)
+                raise _RowsReleased()
+        Session.get_current(point)
 
     @classmethod
     def feed_read(cls, point, entries):
