@@ -26,6 +26,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder
+from trytond.transaction import without_check_access
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
@@ -172,10 +173,10 @@ class LotStock(ModelSQL, ModelView):
     def withdraw(cls, rows):
         "Open the shipments that take the rows' lots back to the warehouse"
         pool = Pool()
-        ActWindow = pool.get('ir.action.act_window')
+        Action = pool.get('ir.action')
         ModelData = pool.get('ir.model.data')
         shipments = cls.create_withdrawals(rows)
-        action, = ActWindow.get_action_values('ir.action.act_window', [
+        action, = Action.get_action_values('ir.action.act_window', [
                 ModelData.get_id('stock', 'act_shipment_internal_form')])
         action['pyson_domain'] = PYSONEncoder().encode(
             [('id', 'in', [s.id for s in shipments])])
@@ -350,7 +351,10 @@ class POSSaleLine(metaclass=PoolMeta):
                     ('expiration_date', '>=',
                         self.sale.date or dt.date.min),
                     ],
-                ('lot.relief_blocked', '!=', True),
+                ['OR',
+                    ('withdrawal', '=', None),
+                    ('withdrawal', '=', 'expiring'),
+                    ],
                 ], limit=1)
         if rows:
             return rows[0].lot
@@ -363,7 +367,9 @@ class POSSaleLine(metaclass=PoolMeta):
     @classmethod
     def check_counter_lot(cls, lines, field_names=None):
         "Refuse to sell a lot that is recalled or expired on the sale's date"
-        Lang = Pool().get('ir.lang')
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Lot = pool.get('stock.lot')
         if field_names and not (field_names & {'lot', 'product', 'quantity'}):
             return
         for line in lines:
@@ -371,12 +377,14 @@ class POSSaleLine(metaclass=PoolMeta):
             if not lot or line.quantity < 0 or line.sale.state != 'open':
                 continue
             if lot.relief_blocked:
+                # The recall names customers: clerks do not read it
+                with without_check_access():
+                    recall = Lot(lot.id).relief_recall
                 raise CounterLotError(gettext(
                         'relief_counter.msg_line_lot_recalled',
                         lot=lot.rec_name, product=line.product.rec_name,
                         sale=line.sale.rec_name,
-                        recall=lot.relief_recall.rec_name
-                        if lot.relief_recall else ''))
+                        recall=recall.rec_name if recall else ''))
             sled = lot.shelf_life_expiration_date
             if sled and line.sale.date > sled:
                 raise CounterLotError(gettext(
