@@ -169,6 +169,18 @@ class CashSession(metaclass=PoolMeta):
                             session.currency)))
 
 
+class Sale(metaclass=PoolMeta):
+    __name__ = 'sale.point.sale'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # The settlement groups the sales of a day by counter
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.date, Index.Range()), (t.point, Index.Equality())))
+
+
 def _key_domain(records):
     "The domain of the settlement rows of the records' counters and days"
     return [
