@@ -29,7 +29,8 @@ from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.relief.document import DocumentReport
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
+from trytond.transaction import Transaction
 
 from .exceptions import CashCountError
 
@@ -52,6 +53,13 @@ def _gross_amount(line, currency):
     return Round(
         Cast(line.quantity, 'NUMERIC') * _numeric(line.unit_gross_price),
         currency.digits)
+
+
+# The rows of a record's day: the settlement's SQL reads that day only
+_DAY = {
+    'settlement_from_date': Eval('date'),
+    'settlement_to_date': Eval('date'),
+    }
 
 
 class CashSession(metaclass=PoolMeta):
@@ -85,13 +93,16 @@ class CashSession(metaclass=PoolMeta):
         'get_settlement')
     settlement_payments = fields.Function(fields.One2Many(
             'relief.counter.settlement.payment', None,
-            "Payments by Method"), 'get_settlement_lines')
+            "Payments by Method",
+            context=_DAY, depends=['date']), 'get_settlement_lines')
     settlement_subsidies = fields.Function(fields.One2Many(
             'relief.counter.settlement.subsidy', None,
-            "Subsidies by Payer"), 'get_settlement_lines')
+            "Subsidies by Payer",
+            context=_DAY, depends=['date']), 'get_settlement_lines')
     settlement_products = fields.Function(fields.One2Many(
             'relief.counter.settlement.product', None,
-            "Goods Sold"), 'get_settlement_lines')
+            "Goods Sold",
+            context=_DAY, depends=['date']), 'get_settlement_lines')
 
     @classmethod
     def __setup__(cls):
@@ -114,8 +125,9 @@ class CashSession(metaclass=PoolMeta):
     def get_settlement(cls, sessions, names):
         "The day's figures of the sessions' counters, in one query"
         Settlement = Pool().get('relief.counter.settlement')
-        by_key = {(s.point.id, s.date): s
-            for s in Settlement.search(_key_domain(sessions))}
+        with _days(sessions):
+            by_key = {(s.point.id, s.date): s
+                for s in Settlement.search(_key_domain(sessions))}
         result = {name: {} for name in names}
         for session in sessions:
             settlement = by_key.get((session.point.id, session.date))
@@ -135,7 +147,9 @@ class CashSession(metaclass=PoolMeta):
         for name in names:
             Model = pool.get(cls._fields[name].model_name)
             by_key = defaultdict(list)
-            for row in Model.search(_key_domain(sessions)):
+            with _days(sessions):
+                rows = Model.search(_key_domain(sessions))
+            for row in rows:
                 by_key[(row.point.id, row.date)].append(row.id)
             result[name] = {s.id: by_key[(s.point.id, s.date)]
                 for s in sessions}
@@ -181,6 +195,14 @@ class Sale(metaclass=PoolMeta):
             Index(t, (t.date, Index.Range()), (t.point, Index.Equality())))
 
 
+def _days(records):
+    "The context that limits the settlement's SQL to the records' days"
+    dates = [r.date for r in records]
+    return Transaction().set_context(
+        settlement_from_date=min(dates, default=None),
+        settlement_to_date=max(dates, default=None))
+
+
 def _key_domain(records):
     "The domain of the settlement rows of the records' counters and days"
     return [
@@ -219,7 +241,15 @@ class _SettlementMixin:
         from_item = (sale
             .join(company, condition=company.id == sale.company)
             .join(currency, condition=currency.id == company.currency))
-        return from_item, sale, currency, sale.state.in_(SETTLED)
+        # As sale_reporting: the context's dates filter inside the GROUP
+        # BY, where reading rows by id could not
+        context = Transaction().context
+        where = sale.state.in_(SETTLED)
+        if context.get('settlement_from_date'):
+            where &= sale.date >= context['settlement_from_date']
+        if context.get('settlement_to_date'):
+            where &= sale.date <= context['settlement_to_date']
+        return from_item, sale, currency, where
 
 
 class Settlement(_SettlementMixin, ModelSQL, ModelView):
@@ -246,13 +276,16 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
         'get_host_fee')
     payments = fields.Function(fields.One2Many(
             'relief.counter.settlement.payment', None,
-            "Payments by Method"), 'get_lines')
+            "Payments by Method",
+            context=_DAY, depends=['date']), 'get_lines')
     subsidies = fields.Function(fields.One2Many(
             'relief.counter.settlement.subsidy', None,
-            "Subsidies by Payer"), 'get_lines')
+            "Subsidies by Payer",
+            context=_DAY, depends=['date']), 'get_lines')
     products = fields.Function(fields.One2Many(
             'relief.counter.settlement.product', None,
-            "Goods Sold"), 'get_lines')
+            "Goods Sold",
+            context=_DAY, depends=['date']), 'get_lines')
 
     @classmethod
     def table_query(cls):
@@ -330,7 +363,9 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
         for name in names:
             Model = pool.get(cls._fields[name].model_name)
             by_key = defaultdict(list)
-            for row in Model.search(_key_domain(settlements)):
+            with _days(settlements):
+                rows = Model.search(_key_domain(settlements))
+            for row in rows:
                 by_key[(row.point.id, row.date)].append(row.id)
             result[name] = {s.id: by_key[(s.point.id, s.date)]
                 for s in settlements}
@@ -338,6 +373,34 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return '%s @ %s' % (self.point.rec_name, self.date)
+
+
+class SettlementContext(ModelView):
+    "Counter Settlement Context"
+    __name__ = 'relief.counter.settlement.context'
+
+    settlement_from_date = fields.Date("From Date",
+        domain=[
+            If(Eval('settlement_to_date') & Eval('settlement_from_date'),
+                ('settlement_from_date', '<=', Eval('settlement_to_date')),
+                ()),
+            ])
+    settlement_to_date = fields.Date("To Date",
+        domain=[
+            If(Eval('settlement_from_date') & Eval('settlement_to_date'),
+                ('settlement_to_date', '>=', Eval('settlement_from_date')),
+                ()),
+            ])
+
+    @classmethod
+    def default_settlement_from_date(cls):
+        return Transaction().context.get(
+            'settlement_from_date', Pool().get('ir.date').today())
+
+    @classmethod
+    def default_settlement_to_date(cls):
+        return Transaction().context.get(
+            'settlement_to_date', Pool().get('ir.date').today())
 
 
 class SettlementPayment(_SettlementMixin, ModelSQL, ModelView):
