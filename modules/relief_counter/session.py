@@ -19,7 +19,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from sql import Cast, Literal
-from sql.aggregate import Count, Min, Sum
+from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Coalesce
 from sql.functions import Round
 
@@ -229,6 +229,42 @@ class _SettlementMixin:
         return self.company.currency.id
 
     @classmethod
+    def read(cls, ids, fields_names):
+        # Rows read by id (a list, the bench) without the context's days
+        # take the days of their ids: else the GROUP BY would run over
+        # every day's sales, the id filter coming after it
+        context = Transaction().context
+        if ids and not (context.get('settlement_from_date')
+                or context.get('settlement_to_date')):
+            first, last = cls._days_of(ids)
+            with Transaction().set_context(
+                    settlement_from_date=first, settlement_to_date=last):
+                return super().read(ids, fields_names)
+        return super().read(ids, fields_names)
+
+    @classmethod
+    def _days_of(cls, ids):
+        "The first and last day of the rows of ids"
+        Sale = Pool().get('sale.point.sale')
+        table, sale_column = cls._id_table()
+        if sale_column is None:
+            sale = from_item = table
+        else:
+            sale = Sale.__table__()
+            from_item = table.join(sale, condition=sale.id == sale_column)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*from_item.select(
+                Min(sale.date), Max(sale.date),
+                where=fields.SQL_OPERATORS['in'](table.id, ids)))
+        return cursor.fetchone()
+
+    @classmethod
+    def _id_table(cls):
+        """The table whose id is the rows' id (the smallest of their
+        group) and its column of the sale (None: the table of the sales)"""
+        raise NotImplementedError
+
+    @classmethod
     def _sales(cls):
         "The settled sales and the tables: sale, company and its currency"
         pool = Pool()
@@ -286,6 +322,10 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
             'relief.counter.settlement.product', None,
             "Goods Sold",
             context=_DAY, depends=['date']), 'get_lines')
+
+    @classmethod
+    def _id_table(cls):
+        return Pool().get('sale.point.sale').__table__(), None
 
     @classmethod
     def table_query(cls):
@@ -414,6 +454,11 @@ class SettlementPayment(_SettlementMixin, ModelSQL, ModelView):
         "Amount", currency='currency', digits='currency', readonly=True)
 
     @classmethod
+    def _id_table(cls):
+        payment = Pool().get('sale.point.payment').__table__()
+        return payment, payment.sale
+
+    @classmethod
     def table_query(cls):
         Payment = Pool().get('sale.point.payment')
         payment = Payment.__table__()
@@ -442,6 +487,11 @@ class SettlementSubsidy(_SettlementMixin, ModelSQL, ModelView):
     sale_count = fields.Integer("Sales", readonly=True)
     amount = Monetary(
         "Amount", currency='currency', digits='currency', readonly=True)
+
+    @classmethod
+    def _id_table(cls):
+        subsidy = Pool().get('relief.subsidy.line').__table__()
+        return subsidy, subsidy.point_sale
 
     @classmethod
     def table_query(cls):
@@ -476,6 +526,11 @@ class SettlementProduct(_SettlementMixin, ModelSQL, ModelView):
     quantity = fields.Float("Quantity", readonly=True)
     amount = Monetary(
         "Amount", currency='currency', digits='currency', readonly=True)
+
+    @classmethod
+    def _id_table(cls):
+        line = Pool().get('sale.point.sale.line').__table__()
+        return line, line.sale
 
     @classmethod
     def table_query(cls):
