@@ -396,6 +396,11 @@ class POSSaleLine(metaclass=PoolMeta):
         move = super().get_stock_move()
         if move:
             move.lot = self.lot
+            if not move.lot and self.product.lot_is_required(
+                    move.from_location, move.to_location):
+                # A cabinet or an offline device names no lot: the one
+                # sold is the first to expire on the shelf
+                move.lot = self.counter_lot()
         return move
 
 
