@@ -26,7 +26,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
@@ -112,8 +112,33 @@ class LotStock(ModelSQL, ModelView):
             withdrawal.as_('withdrawal'))
 
     @classmethod
-    def _stock_query(cls):
-        """Sum the done moves of lots in and out of the points' locations.
+    def first_to_expire(cls, location, product, date):
+        """Return the lot of product in stock at location that expires first
+        and can be sold on date (neither expired nor recalled)"""
+        pool = Pool()
+        Lot = pool.get('stock.lot')
+        lot = Lot.__table__()
+        cursor = Transaction().connection.cursor()
+        # The location and product filter the moves (an index), not the
+        # sums of every counter
+        stock = cls._stock_query(
+            locations=[location.id], products=[product.id])
+        sled = lot.shelf_life_expiration_date
+        cursor.execute(*stock.join(lot, condition=stock.lot == lot.id).select(
+                lot.id,
+                where=(stock.quantity > 0)
+                & ((sled == Null) | (sled >= date))
+                & ((lot.relief_blocked == Null)
+                    | (lot.relief_blocked == Literal(False))),
+                order_by=[Case((sled == Null, 1), else_=0), sled, lot.id],
+                limit=1))
+        row = cursor.fetchone()
+        return Lot(row[0]) if row else None
+
+    @classmethod
+    def _stock_query(cls, locations=None, products=None):
+        """Sum the done moves of lots in and out of the points' locations
+        (or of these locations and products only).
 
         A row's id is the smallest of its moves' ids doubled (in) or doubled
         plus one (out): a move is in one row as it comes in and in another
@@ -130,6 +155,11 @@ class LotStock(ModelSQL, ModelView):
         def moves(side, sign, offset):
             move = Move.__table__()
             location = getattr(move, side)
+            where = (move.state == 'done') & (move.lot != Null)
+            if locations is not None:
+                where &= location.in_(locations)
+            if products is not None:
+                where &= move.product.in_(products)
             return move.join(counters, condition=location == counters.location
                 ).select(
                     (move.id * 2 + offset).as_('key'),
@@ -139,7 +169,7 @@ class LotStock(ModelSQL, ModelView):
                     move.product.as_('product'),
                     move.lot.as_('lot'),
                     (move.internal_quantity * sign).as_('quantity'),
-                    where=(move.state == 'done') & (move.lot != Null))
+                    where=where)
         union = Union(
             moves('to_location', 1, 0), moves('from_location', -1, 1),
             all_=True)
@@ -340,24 +370,10 @@ class POSSaleLine(metaclass=PoolMeta):
     def counter_lot(self):
         "Return the counter's lot of the product that expires first"
         LotStock = Pool().get('relief.counter.lot_stock')
-        if not (self.product and self.sale and self.sale.point):
-            return
-        rows = LotStock.search([
-                ('location', '=', self.sale.point.storage_location.id),
-                ('product', '=', self.product.id),
-                ('quantity', '>', 0),
-                ['OR',
-                    ('expiration_date', '=', None),
-                    ('expiration_date', '>=',
-                        self.sale.date or dt.date.min),
-                    ],
-                ['OR',
-                    ('withdrawal', '=', None),
-                    ('withdrawal', '=', 'expiring'),
-                    ],
-                ], limit=1)
-        if rows:
-            return rows[0].lot
+        if self.product and self.sale and self.sale.point:
+            return LotStock.first_to_expire(
+                self.sale.point.storage_location, self.product,
+                self.sale.date or dt.date.min)
 
     @classmethod
     def validate_fields(cls, lines, field_names):
@@ -390,7 +406,8 @@ class POSSaleLine(metaclass=PoolMeta):
                 raise CounterLotError(gettext(
                         'relief_counter.msg_line_lot_expired',
                         lot=lot.rec_name, product=line.product.rec_name,
-                        sale=line.sale.rec_name, date=Lang.get().strftime(sled)))
+                        sale=line.sale.rec_name,
+                        date=Lang.get().strftime(sled)))
 
     def get_stock_move(self):
         move = super().get_stock_move()
