@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 PREFIX = '/<database_name>/relief/counter/v1/points/<device>'
 MAX_BODY = 1024 * 1024
 SIGNATURE_WINDOW = 300  # seconds between the device's clock and ours
+TAKE_ATTEMPTS = 4
 HEADERS = {
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
@@ -134,7 +135,7 @@ def _caught(func):
 
 def _busy(request, exception):
     "The database gave up (retries spent): the device may send again"
-    logger.info("counter feed: database busy on %s", request.path,
+    logger.warning("counter feed: database busy on %s", request.path,
         exc_info=exception)
     error = _refusal(HTTPStatus.SERVICE_UNAVAILABLE, 'busy')
     return _json(error.json(), error.status, headers={'Retry-After': '1'})
@@ -243,7 +244,9 @@ def sales(request, pool, device):
     if not isinstance(entries, list) or not 0 < len(entries) <= MAX_SALES:
         raise _refusal(HTTPStatus.UNPROCESSABLE_ENTITY, 'batch_invalid',
             'sales', limit=MAX_SALES)
-    for attempt in range(3):
+    # Taking a batch again is harmless (each sale is taken once): when
+    # trytond's retries are spent, the batch is taken again from the start
+    for attempt in range(TAKE_ATTEMPTS):
         try:
             return _json(_take(request, pool, device, entries))
         except backend.DatabaseIntegrityError:
@@ -251,6 +254,12 @@ def sales(request, pool, device):
             # point's lock makes it rare): taken again, it is answered
             # already taken
             logger.info("counter feed: %s taken meanwhile", request.path)
+        except backend.DatabaseOperationalError as exception:
+            if attempt == TAKE_ATTEMPTS - 1:
+                raise
+            logger.warning("counter feed: %s taken again", request.path,
+                exc_info=exception)
+            time.sleep(0.1 * (attempt + 1))
     raise _refusal(HTTPStatus.SERVICE_UNAVAILABLE, 'busy')
 
 
