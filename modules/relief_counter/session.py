@@ -36,8 +36,8 @@ from .exceptions import CashCountError
 
 # The sales a settlement counts: processed (done) or posted
 SETTLED = ['done', 'posted']
-# The subsidies of a settled sale: a line cancelled after being claimed is
-# netted by its reversal, so both count
+# The subsidies of a settled sale: confirmed when it was done (its account
+# move books these to the payers)
 SUBSIDY_STATES = ['confirmed']
 
 
@@ -127,7 +127,8 @@ class CashSession(metaclass=PoolMeta):
         Settlement = Pool().get('relief.counter.settlement')
         with _days(sessions):
             by_key = {(s.point.id, s.date): s
-                for s in Settlement.search(_key_domain(sessions))}
+                for s in Settlement.search(
+                    _key_domain(sessions), order=[])}
         result = {name: {} for name in names}
         for session in sessions:
             settlement = by_key.get((session.point.id, session.date))
@@ -141,19 +142,7 @@ class CashSession(metaclass=PoolMeta):
 
     @classmethod
     def get_settlement_lines(cls, sessions, names):
-        "The day's rows of the sessions' counters, one query per field"
-        pool = Pool()
-        result = {}
-        for name in names:
-            Model = pool.get(cls._fields[name].model_name)
-            by_key = defaultdict(list)
-            with _days(sessions):
-                rows = Model.search(_key_domain(sessions))
-            for row in rows:
-                by_key[(row.point.id, row.date)].append(row.id)
-            result[name] = {s.id: by_key[(s.point.id, s.date)]
-                for s in sessions}
-        return result
+        return _day_rows(cls, sessions, names)
 
     @classmethod
     @ModelView.button
@@ -201,6 +190,23 @@ def _days(records):
     return Transaction().set_context(
         settlement_from_date=min(dates, default=None),
         settlement_to_date=max(dates, default=None))
+
+
+def _day_rows(Model, records, names):
+    """The ids of the rows of the records' counters and days for the
+    One2Many fields names of Model, one query a field"""
+    pool = Pool()
+    result = {}
+    for name in names:
+        Target = pool.get(Model._fields[name].model_name)
+        by_key = defaultdict(list)
+        with _days(records):
+            rows = Target.search(_key_domain(records))
+        for row in rows:
+            by_key[(row.point.id, row.date)].append(row.id)
+        result[name] = {r.id: by_key[(r.point.id, r.date)]
+            for r in records}
+    return result
 
 
 def _key_domain(records):
@@ -397,19 +403,7 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
 
     @classmethod
     def get_lines(cls, settlements, names):
-        "The rows of the settlements' counters and days, one query a field"
-        pool = Pool()
-        result = {}
-        for name in names:
-            Model = pool.get(cls._fields[name].model_name)
-            by_key = defaultdict(list)
-            with _days(settlements):
-                rows = Model.search(_key_domain(settlements))
-            for row in rows:
-                by_key[(row.point.id, row.date)].append(row.id)
-            result[name] = {s.id: by_key[(s.point.id, s.date)]
-                for s in settlements}
-        return result
+        return _day_rows(cls, settlements, names)
 
     def get_rec_name(self, name):
         return '%s @ %s' % (self.point.rec_name, self.date)
