@@ -22,10 +22,13 @@ from sql.aggregate import Min, Sum
 from sql.conditionals import Case
 from sql.functions import Abs
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
@@ -88,62 +91,65 @@ class LotStock(ModelSQL, ModelView):
     @classmethod
     def table_query(cls):
         "The done stock of each lot at each point's storage location"
-        pool = Pool()
-        Date = pool.get('ir.date')
-        Lot = pool.get('stock.lot')
-        lot = Lot.__table__()
-        stock = cls._stock_query()
-        today = Date.today()
-        withdrawal = Case(
-            (lot.relief_blocked == Literal(True), 'recalled'),
-            (lot.shelf_life_expiration_date < today, 'expired'),
-            (lot.shelf_life_expiration_date <= withdrawal_limit(today),
-                'expiring'),
-            else_=Null)
-        return stock.join(lot, condition=stock.lot == lot.id).select(
-            stock.id.as_('id'),
-            stock.point.as_('point'),
-            stock.location.as_('location'),
-            stock.company.as_('company'),
-            stock.product.as_('product'),
-            stock.lot.as_('lot'),
-            stock.quantity.as_('quantity'),
-            lot.shelf_life_expiration_date.as_('expiration_date'),
-            withdrawal.as_('withdrawal'))
+        return cls._stock_query(
+            lots=Transaction().context.get('_relief_lot_stock_lots'))
 
     @classmethod
-    def first_to_expire(cls, location, product, date):
-        """Return the lot of product in stock at location that expires first
-        and can be sold on date (neither expired nor recalled)"""
+    def read(cls, ids, fields_names):
+        # A row's id is one of its moves' (doubled): the sums are made of
+        # the lots of those moves only, not of every lot at every counter
         pool = Pool()
-        Lot = pool.get('stock.lot')
-        lot = Lot.__table__()
+        Move = pool.get('stock.move')
+        move = Move.__table__()
         cursor = Transaction().connection.cursor()
-        # The location and product filter the moves (an index), not the
-        # sums of every counter
+        lots = set()
+        for sub_ids in grouped_slice(
+                sorted({int(i) // 2 for i in ids}),
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*move.select(move.lot,
+                    where=SQL_OPERATORS['in'](move.id, sub_ids)
+                    & (move.lot != Null),
+                    group_by=[move.lot]))
+            lots.update(l for l, in cursor)
+        with Transaction().set_context(_relief_lot_stock_lots=sorted(lots)):
+            return super().read(ids, fields_names)
+
+    @classmethod
+    def first_to_expire(cls, company, location, product, date):
+        """Return the lot of product in stock at company's location that
+        expires first and can be sold on date (neither expired nor
+        recalled)"""
+        Lot = Pool().get('stock.lot')
+        cursor = Transaction().connection.cursor()
+        # The company, location and product filter the moves (an index),
+        # not the sums of every counter
         stock = cls._stock_query(
-            locations=[location.id], products=[product.id])
-        sled = lot.shelf_life_expiration_date
-        cursor.execute(*stock.join(lot, condition=stock.lot == lot.id).select(
-                lot.id,
+            company=company.id, locations=[location.id],
+            products=[product.id])
+        sled = stock.expiration_date
+        cursor.execute(*stock.select(stock.lot,
                 where=(stock.quantity > 0)
                 & ((sled == Null) | (sled >= date))
-                & ((lot.relief_blocked == Null)
-                    | (lot.relief_blocked == Literal(False))),
-                order_by=[Case((sled == Null, 1), else_=0), sled, lot.id],
+                & ((stock.withdrawal == Null)
+                    | (stock.withdrawal != 'recalled')),
+                order_by=[Case((sled == Null, 1), else_=0), sled, stock.lot],
                 limit=1))
         row = cursor.fetchone()
         return Lot(row[0]) if row else None
 
     @classmethod
-    def _stock_query(cls, locations=None, products=None):
+    def _stock_query(
+            cls, company=None, locations=None, products=None, lots=None):
         """Sum the done moves of lots in and out of the points' locations
-        (or of these locations and products only).
+        (of company, locations, products and lots only, if given), with each
+        lot's expiration date and why it is to be withdrawn.
 
         A row's id is the smallest of its moves' ids doubled (in) or doubled
         plus one (out): a move is in one row as it comes in and in another
         as it goes out, so no two rows share an id."""
         pool = Pool()
+        Date = pool.get('ir.date')
+        Lot = pool.get('stock.lot')
         Move = pool.get('stock.move')
         Point = pool.get('sale.point')
         point = Point.__table__()
@@ -151,16 +157,29 @@ class LotStock(ModelSQL, ModelView):
             point.storage_location.as_('location'),
             Min(point.id).as_('point'),
             group_by=[point.storage_location])
+        today = Date.today()
+        limit = withdrawal_limit(today)
 
         def moves(side, sign, offset):
-            move = Move.__table__()
+            move, lot = Move.__table__(), Lot.__table__()
             location = getattr(move, side)
-            where = (move.state == 'done') & (move.lot != Null)
-            if locations is not None:
-                where &= location.in_(locations)
-            if products is not None:
-                where &= move.product.in_(products)
+            sled = lot.shelf_life_expiration_date
+            withdrawal = Case(
+                (lot.relief_blocked == Literal(True), 'recalled'),
+                (sled < today, 'expired'),
+                (sled <= limit, 'expiring'),
+                else_=Null)
+            where = move.state == 'done'
+            for column, values in [
+                    (move.company, company and [company]),
+                    (location, locations),
+                    (move.product, products),
+                    (move.lot, lots)]:
+                if values is not None:
+                    where &= (SQL_OPERATORS['in'](column, values)
+                        if values else Literal(False))
             return move.join(counters, condition=location == counters.location
+                ).join(lot, condition=move.lot == lot.id
                 ).select(
                     (move.id * 2 + offset).as_('key'),
                     counters.point.as_('point'),
@@ -168,13 +187,17 @@ class LotStock(ModelSQL, ModelView):
                     move.company.as_('company'),
                     move.product.as_('product'),
                     move.lot.as_('lot'),
+                    sled.as_('expiration_date'),
+                    withdrawal.as_('withdrawal'),
                     (move.internal_quantity * sign).as_('quantity'),
                     where=where)
         union = Union(
             moves('to_location', 1, 0), moves('from_location', -1, 1),
             all_=True)
+        # The lot's columns depend on the lot: grouping by them lets a
+        # search on them filter the moves before the sums
         group = [union.point, union.location, union.company, union.product,
-            union.lot]
+            union.lot, union.expiration_date, union.withdrawal]
         return union.select(
             Min(union.key).as_('id'), *group,
             Sum(union.quantity).as_('quantity'),
@@ -371,8 +394,9 @@ class POSSaleLine(metaclass=PoolMeta):
         "Return the counter's lot of the product that expires first"
         LotStock = Pool().get('relief.counter.lot_stock')
         if self.product and self.sale and self.sale.point:
+            point = self.sale.point
             return LotStock.first_to_expire(
-                self.sale.point.storage_location, self.product,
+                point.company, point.storage_location, self.product,
                 self.sale.date or dt.date.min)
 
     @classmethod
