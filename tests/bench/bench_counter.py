@@ -1,6 +1,6 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Time the counters on PostgreSQL: a member's sale, a cabinet's feed, the day's settlement.
+"""Time counters on PostgreSQL: a member's sale, a cabinet feed, a settlement.
 
 Run by scripts/bench (a throwaway cluster in TRYTOND_DATABASE_URI).  One
 database with relief_counter activated, set up as its scenarios are
@@ -63,7 +63,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_certification import (  # noqa: E402
-    ROOT, create_database, drop, execute, guarded, log, p90, parse_args,
+    create_database, drop, execute, guarded, log, p90, parse_args,
     refuse_unless, signature, uri)
 from bench_union import restore, save  # noqa: E402
 
@@ -101,7 +101,7 @@ VIEWS = {
 
 def set_up(cfg):
     "The scenarios' counter and cabinet, the programme, codes, the secret"
-    from proteus import Model, Wizard
+    from proteus import Wizard
     from trytond.modules.account.tests.tools import create_chart
     from trytond.modules.company.tests.tools import create_company
     from trytond.modules.relief_counter.tests.tools import (
@@ -429,8 +429,8 @@ def insert(cursor, table, names, rows):
         return
     width = len(names)
     per = max(1, 30_000 // width)
-    head = (f'INSERT INTO {table} ({", ".join(chr(34) + n + chr(34) for n in names)}) '
-        'VALUES ')
+    quoted = ', '.join(f'"{n}"' for n in names)
+    head = f'INSERT INTO {table} ({quoted}) VALUES '
     for i in range(0, len(rows), per):
         chunk = rows[i:i + per]
         values = ', '.join(['(' + ', '.join(['%s'] * width) + ')']
@@ -494,7 +494,7 @@ def time_feed(name, refs, args):
     import psycopg
     rng = random.Random(args.seed)
     device = Device(name, refs)
-    log(f"warming the feed up with a batch of 20 sales (untimed)")
+    log("warming the feed up with a batch of 20 sales (untimed)")
     warm = feed_entries(refs, 20, 'WARM', args.feed_members, rng)
     feed(device, warm, args.batch)
     times = {'feed': [], 'INSERT': []}
@@ -530,16 +530,20 @@ def generate_counters(name, refs, models, args):
     of the model sales (one in five the member's) for --days days, set
     based; return the number of sales"""
     import psycopg
-    walk_in, member = models
     day = refs.today
-    with psycopg.connect(uri(name)) as connection:
+    pattern = NUMBER_PREFIX + '%'
+    with psycopg.connect(uri(name), autocommit=True) as connection:
         def copy(table, overrides, source, where, params=()):
             names = columns(connection, table)
             values = ', '.join(overrides.get(c, f'm."{c}"') for c in names)
+            start = time.perf_counter()
             connection.execute(
                 f'INSERT INTO {table} '
                 f'({", ".join(chr(34) + c + chr(34) for c in names)}) '
                 f'SELECT {values} FROM {source} WHERE {where}', params)
+            # The next statements join what was inserted: plan on its size
+            connection.execute(f'ANALYZE {table}')
+            log(f"    {table}: {time.perf_counter() - start:.0f} s")
         copy('sale_point', {
                 'name': "%s::text || g.i",
                 'feed_device': 'NULL',
@@ -547,44 +551,47 @@ def generate_counters(name, refs, models, args):
                 'create_date': 'now()',
                 }, 'sale_point AS m, generate_series(1, %s) AS g(i)',
             'm.id = %s', (POINT_PREFIX, args.points, refs.counter))
-        copy('sale_point_sale', {
-                'point': 'p.id',
-                'date': '%s::date - d.d',
-                'number': f"'{NUMBER_PREFIX}' || p.id || '-' || d.d || '-' "
-                "|| i.i",
-                'state': "CASE WHEN d.d = 0 THEN 'done' ELSE 'posted' END",
-                'move': 'NULL',
-                'feed_transaction': 'NULL',
-                'feed_time': 'NULL',
-                'feed_exception': 'NULL',
-                'create_date': 'now()',
-                }, 'sale_point AS p, generate_series(0, %s) AS d(d), '
-            'generate_series(1, %s) AS i(i), sale_point_sale AS m',
-            'p.name LIKE %s AND m.id = CASE WHEN i.i %% 5 = 0 THEN %s '
-            'ELSE %s END',
-            (day, args.days - 1, args.sales_per_point, POINT_PREFIX + '%',
-                member, walk_in))
-        new = ("sale_point_sale AS s JOIN {table} AS m ON m.{column} = "
-            "CASE WHEN s.member IS NULL THEN %s ELSE %s END")
+        new_points = ('(SELECT p.id FROM sale_point AS p '
+            'WHERE p.name LIKE %s)')
+        sales = ('sale_point_sale AS m, generate_series(0, %s) AS d(d), '
+            'generate_series(1, %s) AS i(i), ' + new_points + ' AS p')
+        for model, members in [(models[0], False), (models[1], True)]:
+            copy('sale_point_sale', {
+                    'point': 'p.id',
+                    'date': '%s::date - d.d',
+                    'number': f"'{NUMBER_PREFIX}' || p.id || '-' || d.d "
+                    "|| '-' || i.i",
+                    'state': "CASE WHEN d.d = 0 THEN 'done' "
+                    "ELSE 'posted' END",
+                    'move': 'NULL',
+                    'feed_transaction': 'NULL',
+                    'feed_time': 'NULL',
+                    'feed_exception': 'NULL',
+                    'create_date': 'now()',
+                    }, sales,
+                'm.id = %s AND (i.i %% 5 = 0) = %s',
+                (day, args.days - 1, args.sales_per_point,
+                    POINT_PREFIX + '%', model, members))
         for table in ['sale_point_sale_line', 'sale_point_payment']:
-            copy(table, {'sale': 's.id', 'create_date': 'now()'},
-                new.format(table=table, column='sale'),
-                's.number LIKE %s', (walk_in, member, NUMBER_PREFIX + '%'))
+            for model, member in [(models[0], 'NULL'),
+                    (models[1], 'NOT NULL')]:
+                copy(table, {'sale': 's.id', 'create_date': 'now()'},
+                    f'sale_point_sale AS s, {table} AS m',
+                    f'm.sale = %s AND s.number LIKE %s '
+                    f'AND s.member IS {member}', (model, pattern))
         copy('relief_subsidy_line', {
                 'point_sale': 's.id', 'point_line': 'l.id',
                 'date': 's.date', 'create_date': 'now()',
                 }, 'sale_point_sale AS s '
             'JOIN sale_point_sale_line AS l ON l.sale = s.id '
-            'JOIN sale_point_sale_line AS ml ON ml.sale = %s '
-            'AND ml.product = l.product '
+            'JOIN sale_point_sale_line AS ml ON ml.product = l.product '
             'JOIN relief_subsidy_line AS m ON m.point_line = ml.id',
-            's.number LIKE %s AND s.member IS NOT NULL',
-            (member, NUMBER_PREFIX + '%'))
-        connection.commit()
+            'ml.sale = %s AND s.number LIKE %s AND s.member IS NOT NULL',
+            (models[1], pattern))
     execute('VACUUM ANALYZE', name)
     return execute(
         "SELECT count(*) FROM sale_point_sale WHERE number LIKE %s", name,
-        (NUMBER_PREFIX + '%',))[0][0]
+        (pattern,))[0][0]
 
 
 BASELINE = (
