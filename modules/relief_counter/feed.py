@@ -34,6 +34,7 @@ from trytond.modules.relief.totals import (
     LOCK_NOT_AVAILABLE, _RowsReleased, _wait, lock_rows)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -45,6 +46,10 @@ CODE = re.compile(r'^\S{1,64}$')
 MAX_SALES = 500
 MAX_LINES = 100
 MAX_COUNTS = 2000
+# Sales created and processed together: ~300 records with their lines and
+# payments, well within Tryton's record cache (a larger list is read
+# again and again)
+CHUNK = 100
 # A device's clock may run ahead a little; later than this is refused
 FUTURE = dt.timedelta(minutes=10)
 
@@ -424,12 +429,19 @@ class Sale(metaclass=PoolMeta):
         answers, taken = cls.feed_read(point, entries)
         if taken:
             cls.feed_session(point)
-        sales = cls.feed_create(point, taken)
-        cls.feed_settle(sales)
-        for answer, sale in zip(
-                (a for a in answers if a.get('status') == 'taken'), sales):
-            answer.update(cls.feed_answer(sale))
-        products = {l.product for s in sales for l in s.lines}
+        by_id, products = {}, set()
+        # In the devices' order of time (the subsidies' running totals
+        # follow it), by chunks that Tryton's record cache holds
+        taken.sort(key=lambda v: v['feed_time'])
+        for values in grouped_slice(taken, CHUNK):
+            sales = cls.feed_create(point, list(values))
+            cls.feed_settle(sales)
+            for sale in cls.browse(sales):
+                by_id[sale.feed_transaction] = cls.feed_answer(sale)
+                products.update(l.product for l in sale.lines)
+        for answer in answers:
+            if answer.get('status') == 'taken':
+                answer.update(by_id[answer['id']])
         below = sorted(((p, q) for p, q in point.feed_expected(
                     products).items() if q < 0), key=lambda x: x[0].code)
         return answers, below
@@ -460,6 +472,9 @@ class Sale(metaclass=PoolMeta):
                 _wait(database, ('LOCK TABLE "%s" IN EXCLUSIVE MODE'
                         % Session._table, ()), point.rec_name)
                 raise _RowsReleased()
+            # trytond 8.0's record of what Model.lock took: get_current's
+            # lock is held, it does not start the call again
+            transaction._locked_tables.add(Session._table)
         Session.get_current(point)
 
     @classmethod
@@ -665,7 +680,7 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     def feed_create(cls, point, values):
-        "Create the sales in one call, in the devices' order of time"
+        "Create the sales with their lines and payments in one call"
         if not values:
             return []
         return cls.create(values)
