@@ -186,13 +186,30 @@ class POSSale(metaclass=PoolMeta):
         super().do(sales)
 
     @classmethod
-    def lock_sequences(cls, sales):
-        """Wait for the points' strict sequences that numbering locks
-        (lock_rows): Tryton's own lock gives up within a fraction of a
-        second while another sale of the point holds it, an HTTP 503"""
-        Sequence = Pool().get('ir.sequence.strict')
+    @ModelView.button
+    @Workflow.transition('posted')
+    def post(cls, sales):
+        # The account moves' numbers: every counter posts in the same
+        # sequences
+        cls.lock_sequences(sales, moves=True)
+        super().post(sales)
+
+    @classmethod
+    def lock_sequences(cls, sales, moves=False):
+        """Wait for the strict sequences that numbering the sales (or
+        with moves, posting their account moves) locks (lock_rows):
+        Tryton's own lock gives up within a fraction of a second while
+        another transaction holds it, an HTTP 503 (and it starts the call
+        again even when the sequence is free)"""
+        pool = Pool()
+        Sequence = pool.get('ir.sequence.strict')
+        Period = pool.get('account.period')
         table = Sequence.__table__()
-        sequences = {s.point.sequence for s in sales if not s.number}
+        if moves:
+            sequences = {Period.find(s.company, date=s.date).move_sequence_used
+                for s in sales}
+        else:
+            sequences = {s.point.sequence for s in sales if not s.number}
         if sequences:
             lock_rows(table, table.id.in_([q.id for q in sequences]),
                 ', '.join(sorted(q.rec_name for q in sequences)),
