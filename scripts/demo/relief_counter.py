@@ -24,7 +24,7 @@ yesterday's sessions are closed, older ones posted, today's open.
 
 The cabinets' operator system sends their sales to the feed (signed HTTP
 calls, in this process, through a WSGI client of trytond's application,
-as relief_mall's demo calls its API), sends today's batch twice (taken
+as relief_mall's demo calls its API), sends a batch twice (taken
 once), and counts the headquarters cabinet: the count becomes an
 inventory with its differences.  The counter of 汉阴县 lost the network
 this morning: its till sends the morning's sales later, with the ids it
@@ -602,7 +602,7 @@ def create_device(config, point):
 
 def feeds(config, rng, points, members, prices, today, passwords):
     """The cabinets' sales of the week sent by their operator's system
-    (today's batch of the headquarters cabinet twice), the count of that
+    (the headquarters cabinet's last batch twice), the count of that
     cabinet, and the offline counter's morning sales"""
     programs = _programs(config, today)
     products = {p['id']: p['code'] for p in _search_read(
@@ -631,13 +631,14 @@ def feeds(config, rng, points, members, prices, today, passwords):
             prices, products, programs)
         past = [e for e in entries if e['time'][:10] < str(now.date())]
         todays = [e for e in entries if e not in past]
-        for batch in [past, todays]:
-            if batch:
-                client.post('/sales', {'sales': batch})
-        if point['code'] == COUNTED and todays:
-            # No answer reached the operator: it sends the batch again
-            answer = client.post('/sales', {'sales': todays})
-            assert answer['taken'] == 0, answer
+        batches = [b for b in [past, todays] if b]
+        for batch in batches:
+            client.post('/sales', {'sales': batch})
+        if point['code'] == COUNTED:
+            # No answer reached the operator: it sends its last batch
+            # again, and nothing is taken twice
+            answer = client.post('/sales', {'sales': batches[-1]})
+            assert answer['already_taken'] == len(batches[-1]), answer
     count_cabinet(by_code[COUNTED], products)
 
 
