@@ -201,30 +201,30 @@ class Rule(metaclass=PoolMeta):
 
     @classmethod
     def get(cls, model_name, mode='read'):
-        """A record whose relation named in its model's _access_optional
-        (among __access__) is empty is not governed by the rules of that
-        relation's model: a subsidy is of a sale or of a counter sale, and
-        follows the rules of the one it has (trytond would hide it whenever
-        the other model has rules)"""
+        """A model may name in _access_optional the relations that each of
+        its records has one of (a subsidy: of a sale or of a counter sale).
+        Tryton's __access__ would need them all (required, and the access
+        of every target): instead the rules of each target apply through
+        its relation, the company rules (global) letting pass a record that
+        has another relation, the groups' rules not."""
         clause, clause_global = super().get(model_name, mode=mode)
         Model = Pool().get(model_name)
-        optional = getattr(Model, '_access_optional', set())
-        if optional:
-            for clauses in [clause, clause_global]:
-                for group, domain in clauses.items():
-                    clauses[group] = _null_passes(domain, optional)
+        for field in sorted(getattr(Model, '_access_optional', ())):
+            Target = getattr(Model, field).get_target()
+            target, target_global = cls.get(Target.__name__, mode=mode)
+            for group, domain in target.items():
+                clause[group] = _through(field, domain)
+            for group, domain in target_global.items():
+                clause_global[group] = ['OR', (field, '=', None),
+                    _through(field, domain)]
         return clause, clause_global
 
 
-def _null_passes(domain, fields):
-    "domain where each (field, 'where', …) of fields also takes no record"
-    if isinstance(domain, tuple) and len(domain) == 3:
-        if domain[0] in fields and domain[1] == 'where':
-            return ['OR', (domain[0], '=', None), domain]
-        return domain
-    if isinstance(domain, list):
-        return [_null_passes(d, fields) for d in domain]
-    return domain
+def _through(field, domain):
+    "domain of the target of field, for the records that point to it"
+    if not domain:
+        return domain  # a group without rules: no restriction
+    return (field, 'where', domain)
 
 
 class Queue(metaclass=PoolMeta):

@@ -1,5 +1,6 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from sql import Null
 from sql.operators import Equal
 
 from trytond.cache import Cache
@@ -61,7 +62,11 @@ class Rule(ModelSQL, ModelView):
                     (t.jurisdiction, Equal),
                     (t.kind, Equal),
                     (DateRange(t.valid_from, t.valid_to, '[]'),
-                        RangeOverlap)),
+                        RangeOverlap),
+                    # An inverted period is refused by its domain, not by
+                    # PostgreSQL's range (a raw data error)
+                    where=(t.valid_to == Null)
+                    | (t.valid_from <= t.valid_to)),
                 'relief.msg_rule_validity_overlap'),
             ]
         cls._sql_indexes.add(

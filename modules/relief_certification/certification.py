@@ -183,7 +183,10 @@ class SupplierCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
                     (t.supplier, Equal),
                     (DateRange(t.valid_from, t.valid_to, '[]'),
                         RangeOverlap),
-                    where=t.state.in_(HOLDING)),
+                    # An inverted period is refused by its domain, not by
+                    # PostgreSQL's range (a raw data error)
+                    where=t.state.in_(HOLDING)
+                    & ((t.valid_to == Null) | (t.valid_from <= t.valid_to))),
                 'relief_certification.msg_certificate_period_overlap'),
             ]
         cls._sql_indexes.update({
@@ -541,7 +544,8 @@ class ProductCertification(_CertificateMixin, Workflow, ModelSQL, ModelView):
                     (t.supplier, Equal),
                     (DateRange(t.valid_from, t.valid_to, '[]'),
                         RangeOverlap),
-                    where=t.state == 'certified'),
+                    where=(t.state == 'certified')
+                    & ((t.valid_to == Null) | (t.valid_from <= t.valid_to))),
                 'relief_certification.msg_product_period_overlap'),
             ]
         cls._sql_indexes.add(

@@ -373,8 +373,9 @@ class SubsidyLine(metaclass=PoolMeta):
         # counter sale
         cls.sale.required = False
         cls.sale_line.required = False
-        cls.__access__.add('point_sale')
-        # Each line has one of them: the rules of its own (relief.ir.Rule)
+        # Each line has one of them: the rules of the one it has apply
+        # (relief.ir.Rule), not those of both (__access__)
+        cls.__access__.discard('sale')
         cls._access_optional = {'sale', 'point_sale'}
         t = cls.__table__()
         cls._sql_constraints += [

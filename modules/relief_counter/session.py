@@ -91,17 +91,17 @@ class CashSession(metaclass=PoolMeta):
     host_fee = fields.Function(Monetary(
             "Host Fee", currency='currency', digits='currency'),
         'get_settlement')
-    settlement_payments = fields.Function(fields.One2Many(
-            'relief.counter.settlement.payment', None,
-            "Payments by Method",
+    settlement_payments = fields.Function(fields.Many2Many(
+            'relief.counter.settlement.payment', None, None,
+            "Payments by Method", readonly=True,
             context=_DAY, depends=['date']), 'get_settlement_lines')
-    settlement_subsidies = fields.Function(fields.One2Many(
-            'relief.counter.settlement.subsidy', None,
-            "Subsidies by Payer",
+    settlement_subsidies = fields.Function(fields.Many2Many(
+            'relief.counter.settlement.subsidy', None, None,
+            "Subsidies by Payer", readonly=True,
             context=_DAY, depends=['date']), 'get_settlement_lines')
-    settlement_products = fields.Function(fields.One2Many(
-            'relief.counter.settlement.product', None,
-            "Goods Sold",
+    settlement_products = fields.Function(fields.Many2Many(
+            'relief.counter.settlement.product', None, None,
+            "Goods Sold", readonly=True,
             context=_DAY, depends=['date']), 'get_settlement_lines')
 
     @classmethod
@@ -219,6 +219,7 @@ def _key_domain(records):
 
 class _SettlementMixin:
     "A settlement row per counter and day: the counter's company rules it"
+    __slots__ = ()
 
     company = fields.Many2One('company.company', "Company", readonly=True)
     point = fields.Many2One('sale.point', "Counter", readonly=True)
@@ -316,17 +317,17 @@ class Settlement(_SettlementMixin, ModelSQL, ModelView):
             help="The host's fee rate of the sales total: reported here, "
             "invoiced by the host for the month."),
         'get_host_fee')
-    payments = fields.Function(fields.One2Many(
-            'relief.counter.settlement.payment', None,
-            "Payments by Method",
+    payments = fields.Function(fields.Many2Many(
+            'relief.counter.settlement.payment', None, None,
+            "Payments by Method", readonly=True,
             context=_DAY, depends=['date']), 'get_lines')
-    subsidies = fields.Function(fields.One2Many(
-            'relief.counter.settlement.subsidy', None,
-            "Subsidies by Payer",
+    subsidies = fields.Function(fields.Many2Many(
+            'relief.counter.settlement.subsidy', None, None,
+            "Subsidies by Payer", readonly=True,
             context=_DAY, depends=['date']), 'get_lines')
-    products = fields.Function(fields.One2Many(
-            'relief.counter.settlement.product', None,
-            "Goods Sold",
+    products = fields.Function(fields.Many2Many(
+            'relief.counter.settlement.product', None, None,
+            "Goods Sold", readonly=True,
             context=_DAY, depends=['date']), 'get_lines')
 
     @classmethod

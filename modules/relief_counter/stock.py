@@ -448,8 +448,8 @@ class POSSaleLine(metaclass=PoolMeta):
 class Recall(metaclass=PoolMeta):
     __name__ = 'relief.trace.recall'
 
-    counter_stock = fields.Function(fields.One2Many(
-            'relief.counter.lot_stock', None, "Counter Stock",
+    counter_stock = fields.Function(fields.Many2Many(
+            'relief.counter.lot_stock', None, None, "Counter Stock",
             help="The recalled lots still at counters and smart cabinets: "
             "to withdraw."),
         'get_counter_stock')

@@ -96,7 +96,10 @@ class Claim(Workflow, ModelSQL, ModelView):
                     (t.program, Equal),
                     (DateRange(t.start_date, t.end_date, '[]'),
                         RangeOverlap),
-                    where=t.state.in_(HOLDING)),
+                    # An inverted period is refused by its domain, not by
+                    # PostgreSQL's range (a raw data error)
+                    where=t.state.in_(HOLDING)
+                    & (t.start_date <= t.end_date)),
                 'relief_subsidy.msg_claim_period_overlap_db'),
             ]
         cls._sql_indexes.add(

@@ -48,6 +48,8 @@ class Recall(Workflow, ModelSQL, ModelView):
     template = fields.Many2One(
         'product.template', "Delisted Product",
         domain=[('relief', '=', True)],
+        # Prices per company (sale_point's gross price, when activated)
+        context={'company': Eval('company', -1)}, depends={'company'},
         states={
             'readonly': _states['readonly'],
             'required': ~Eval('lot'),
