@@ -48,9 +48,12 @@ OPEN = {
     }
 
 # What each role may change among the relief models: {model: 'wcd'}.
-# Lines follow their document (__access__): who may write a sale may write
-# its subsidy lines as far as model access goes, and the module refuses
-# what the workflow does not allow (check_modification, the scenarios).
+# Lines follow their document (__access__): who may write a recall may
+# write its lines as far as model access goes, and the module refuses what
+# the workflow does not allow (check_modification, the scenarios).  Subsidy
+# lines, of a sale or of a counter sale, have their own rows (read only):
+# the workflow writes them without access checks (relief.ir.Rule applies
+# the rules of the document each one has).
 _FOLLOW = "wcd"
 ROLES = {
     'back office': (['relief.group_relief', 'relief.group_relief_back_office',
@@ -63,7 +66,6 @@ ROLES = {
             'relief.union.plan': 'wcd',
             'relief.trace.recall': 'wcd',
             'relief.trace.recall.line': _FOLLOW,
-            'relief.subsidy.line': _FOLLOW,
             'relief.mall.delivery': _FOLLOW,
             }),
     'finance': (['relief.group_relief', 'relief.group_relief_finance',
@@ -75,7 +77,6 @@ ROLES = {
             'relief.subsidy.program-product.category': _FOLLOW,
             'relief.subsidy.claim': 'wcd',
             'relief.subsidy.claim.line': _FOLLOW,
-            'relief.subsidy.line': _FOLLOW,
             'relief.mall.delivery': _FOLLOW,
             }),
     # Read-only
@@ -84,29 +85,22 @@ ROLES = {
     # The user the member mall's routes run as: orders only (their
     # subsidy lines follow the sale, which it may not delete; the workflow
     # refuses the rest)
-    'mall channel': (['relief_mall.group_mall_channel'], {
-            'relief.subsidy.line': 'wc',
-            }),
+    'mall channel': (['relief_mall.group_mall_channel'], {}),
     # Counter clerks (sale_point's group): counter sales, payments and
     # cash sessions are sale_point's models; their subsidies follow the
     # sale, and relief_subsidy refuses any user's change (HTTP:
     # test_access_http.test_counter_clerk_by_workflow)
-    'counter clerk': (['sale_point.group_sale_point'], {
-            'relief.subsidy.line': _FOLLOW,
-            }),
+    'counter clerk': (['sale_point.group_sale_point'], {}),
     # The user the devices' feeds run as: counter sales only (their
     # subsidies follow them as far as model access goes; relief_subsidy
     # refuses any user's change)
-    'counter channel': (['relief_counter.group_counter_channel'], {
-            'relief.subsidy.line': 'wc',
-            }),
+    'counter channel': (['relief_counter.group_counter_channel'], {}),
     # Their union's orders (sale.sale, a record rule; the workflow and the
     # buttons refuse the rest) and the delivery lists that follow them (the
     # subsidy lines follow too; relief_subsidy refuses any user's change)
     'union buyer': (['relief.group_relief',
             'relief_mall.group_union_buyer'], {
             'relief.mall.delivery': _FOLLOW,
-            'relief.subsidy.line': _FOLLOW,
             }),
     }
 

@@ -198,7 +198,7 @@ def _day_rows(Model, records, names):
     pool = Pool()
     result = {}
     for name in names:
-        Target = pool.get(Model._fields[name].model_name)
+        Target = Model._fields[name].get_target()
         by_key = defaultdict(list)
         with _days(records):
             rows = Target.search(_key_domain(records))
