@@ -404,6 +404,8 @@ class Claim(Workflow, ModelSQL, ModelView):
         Sequence = Pool().get('ir.sequence.strict')
         table = Sequence.__table__()
         companies = sorted({c.program.company.id for c in claims})
+        if not companies:
+            return
         lock_rows(table,
             table.company.in_(companies) | (table.company == Null),
             gettext('relief_subsidy.msg_invoice_sequences'), update=True)
