@@ -145,36 +145,46 @@ class POSSale(metaclass=PoolMeta):
         """Compute the subsidies of the members' open sales at the lines'
         prices, by the programmes' priority, as quotation lines: what the
         member pays until the sale is done (then they are consumed)"""
-        pool = Pool()
-        SubsidyLine = pool.get('relief.subsidy.line')
-        Program = pool.get('relief.subsidy.program')
+        SubsidyLine = Pool().get('relief.subsidy.line')
         sales = [s for s in sales if s.state == 'open']
         cls.clear_subsidies(sales)
-        programs, eligibility, to_create = {}, {}, []
+        cache, to_create = {}, []
         for sale in sales:
-            if not sale.member:
-                continue
-            key = (sale.company, sale.date)
-            if key not in programs:
-                programs[key] = Program.get_applicable(*key)
-            for line in sale.lines:
-                if line.quantity <= 0:
-                    continue
-                price = base = line.unit_price
-                for program in programs[key]:
-                    if program not in eligibility:
-                        eligibility[program] = program.eligibility()
-                    if not program.is_eligible(eligibility[program],
-                            sale.member, line.product):
-                        continue
-                    unit = program.unit_subsidy(base, price)
-                    if unit:
-                        to_create.append(line.subsidy_line(program, unit))
-                        price -= unit
+            if sale.member:
+                to_create.extend(line.subsidy_line(program, unit)
+                    for line, program, unit in cls.compute_subsidies(
+                        sale.company, sale.date, sale.member, sale.lines,
+                        cache))
         # Computed by the programmes, not by the user: not the clerk's
         # rights on subsidies
         with without_check_access():
             SubsidyLine.save(to_create)
+
+    @classmethod
+    def compute_subsidies(cls, company, date, member, lines, cache):
+        """Return [(line, programme, unit subsidy)] of the member's lines
+        (each with product, quantity and unit_price) by the running
+        programmes' priority; cache keeps the programmes and their
+        eligibility from a call to the next"""
+        Program = Pool().get('relief.subsidy.program')
+        if (company, date) not in cache:
+            cache[company, date] = Program.get_applicable(company, date)
+        result = []
+        for line in lines:
+            if line.quantity <= 0:
+                continue
+            price = base = line.unit_price
+            for program in cache[company, date]:
+                if program not in cache:
+                    cache[program] = program.eligibility()
+                if not program.is_eligible(cache[program], member,
+                        line.product):
+                    continue
+                unit = program.unit_subsidy(base, price)
+                if unit:
+                    result.append((line, program, unit))
+                    price -= unit
+        return result
 
     @classmethod
     @Workflow.transition('done')
