@@ -340,29 +340,41 @@ def test_recalls_back_office_only(clients):
         ["id"])
 
 
-def test_counter_clerk_by_workflow(clients, server):
-    """A counter clerk (sale_point's group) sells at the counters and sees
-    the subsidies Pay computes, but never writes a sale's state, number or
-    member, a subsidy, a programme or a point"""
-    url, _ = server
-    admin = clients["admin"]
-    group = _xml_id(admin, "sale_point", "group_sale_point")
-    company = admin("res.user", "read", [1], ["company"])[0]["company"]
-    admin("res.user", "create", [{"login": "clerk", "name": "专柜营业员",
-                "password": "clerk-password-1234", "company": company,
-                "companies": [("add", [company])],
-                "groups": [("add", [group])]}])
-    clerk = RPCClient(url, DATABASE, "clerk", "clerk-password-1234", LOG)
-    sales = admin.search("sale.point.sale", [("state", "=", "posted")],
-        limit=1)
+def test_counter_clerk_by_workflow(clients):
+    """A counter clerk (sale_point's group; the demo's clerk of one counter)
+    sells at his counter and sees the subsidies Pay computes there, but
+    never another counter's sales, and never writes a sale's state, number
+    or member, a subsidy, a programme or a point"""
+    admin, clerk = clients["admin"], clients["clerk"]
+    employee, = [u["employee"] for u in admin.read(
+            "res.user", [clerk.user_id], ["employee"])]
+    mine = admin.search("sale.point", [("clerks", "=", employee)])
+    others = admin.search("sale.point", [("id", "not in", mine)])
+    sales = admin.search("sale.point.sale",
+        [("state", "=", "posted"), ("point", "in", mine)], limit=1)
+    other_sales = admin.search("sale.point.sale",
+        [("point", "in", others)], limit=1)
     subsidies = admin.search("relief.subsidy.line",
-        [("point_sale", "!=", None)], limit=1)
+        [("point_sale.point", "in", mine)], limit=1)
+    other_subsidies = admin.search("relief.subsidy.line",
+        [("point_sale.point", "in", others)], limit=1)
+    sessions = admin.search("sale.point.cash.session",
+        [("point", "in", others)], limit=1)
     programs = admin.search("relief.subsidy.program", [], limit=1)
-    points = admin.search("sale.point", [], limit=1)
-    assert sales and subsidies and programs and points
-    # control: the clerk reads the counter's sales and their subsidies
+    assert len(mine) == 1 and all([others, sales, other_sales, subsidies,
+            other_subsidies, sessions, programs])
+    # control: the clerk reads his counter's sales and their subsidies
     assert clerk.read("sale.point.sale", sales, ["number"])
     assert clerk.read("relief.subsidy.line", subsidies, ["amount"])
+    assert clerk.search("sale.point", []) == mine
+    # another counter's sales, subsidies and sessions: not even listed
+    assert not clerk.search("sale.point.sale", [("point", "in", others)])
+    assert not clerk.search("relief.subsidy.line",
+        [("id", "in", other_subsidies)])
+    refused(clerk, "sale.point.sale", "read", other_sales, ["number"])
+    refused(clerk, "relief.subsidy.line", "read", other_subsidies,
+        ["amount"])
+    refused(clerk, "sale.point.cash.session", "read", sessions, ["state"])
     refused(clerk, "sale.point.sale", "write", sales, {"state": "open"})
     refused(clerk, "sale.point.sale", "write", sales, {"number": "X-1"})
     refused(clerk, "relief.subsidy.line", "write", subsidies,
@@ -370,5 +382,5 @@ def test_counter_clerk_by_workflow(clients, server):
     refused(clerk, "relief.subsidy.line", "delete", subsidies)
     refused(clerk, "relief.subsidy.program", "write", programs,
         {"budget": "99999999"})
-    refused(clerk, "sale.point", "write", points, {"host_fee_rate": "0"})
+    refused(clerk, "sale.point", "write", mine, {"host_fee_rate": "0"})
     refused(clerk, "sale.point.sale", "post", sales)

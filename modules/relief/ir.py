@@ -187,17 +187,22 @@ class Rule(metaclass=PoolMeta):
 
     @classmethod
     def _get_context(cls, model_name):
+        User = Pool().get('res.user')
         context = super()._get_context(model_name)
         if model_name in cls._user_models:
             context['user_id'] = Transaction().user
+        # The user's employees, as company gives its companies: the
+        # counters' clerks (relief_counter)
+        context['employees'] = User.get_employees()
         return context
 
     @classmethod
     def _get_cache_key(cls, model_names):
+        User = Pool().get('res.user')
         key = super()._get_cache_key(model_names)
         if cls._user_models & set(model_names):
             key = (*key, Transaction().user)
-        return key
+        return (*key, User.get_employees())
 
     @classmethod
     def get(cls, model_name, mode='read'):

@@ -7,8 +7,12 @@ The stock at a site stays the distributor's: the point's storage location
 is a location of its own under the distributor's warehouse, not a
 consignment location (stock_consignment) owned by the host, because the
 host neither buys the goods nor is invoiced for what members buy; the
-host may charge a fee on the site's sales (the day's settlement)."""
-from trytond.model import fields
+host may charge a fee on the site's sales (the day's settlement).
+
+A point lists its clerks (employees): a user of sale_point's Point of Sale
+group sees the points whose clerk he is, and their sales, payments and cash
+sessions only (record rules, point.xml); sales administrators see all."""
+from trytond.model import ModelSQL, Unique, fields
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 
@@ -47,6 +51,11 @@ class Point(metaclass=PoolMeta):
         domain=['OR', ('host_fee_rate', '=', None),
             [('host_fee_rate', '>=', 0), ('host_fee_rate', '<=', 1)]],
         help="The share of the site's sales that the host charges.")
+    clerks = fields.Many2Many(
+        'sale.point-company.employee', 'point', 'employee', "Clerks",
+        domain=[('company', '=', Eval('company', -1))],
+        help="The employees who sell here: a clerk sees the points he "
+        "sells at, their sales and their cash sessions, no other.")
 
     @classmethod
     def default_relief_kind(cls):
@@ -55,3 +64,22 @@ class Point(metaclass=PoolMeta):
     @classmethod
     def default_site_type(cls):
         return 'workers_home'
+
+
+class PointEmployee(ModelSQL):
+    __name__ = 'sale.point-company.employee'
+    __string__ = "Point of Sale - Clerk"
+
+    point = fields.Many2One(
+        'sale.point', "Point", required=True, ondelete='CASCADE')
+    employee = fields.Many2One(
+        'company.employee', "Clerk", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('point_employee_unique', Unique(t, t.point, t.employee),
+                'relief_counter.msg_point_clerk_unique'),
+            ]

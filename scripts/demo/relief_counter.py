@@ -39,6 +39,7 @@ import hashlib
 import hmac
 import json
 import random
+import secrets
 import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -51,6 +52,8 @@ DAYS = 7
 PRICE_LIST = "会员价"
 MEMBER_SHARE = Decimal('0.9')
 DIGITS = Decimal('0.0001')  # of the unit prices (price_digits)
+# The login of the first counter's clerk (README: roles)
+CLERK_LOGIN = 'clerk'
 # Counters: (code, name, host, site type, GB/T 2260 code, host fee rate)
 COUNTERS = [
     ('ZG01', "陕西省总工会职工服务中心扶贫专柜", "陕西省总工会",
@@ -136,6 +139,7 @@ def load(config, passwords):
     price_list, formula = member_price_list(config)
     methods = create_payment_methods(config)
     points = create_points(config, rng, price_list)
+    create_clerk_login(config, points[0], passwords)
     stock_points(config, rng, points, products, today)
     prices = price_table(config, points[0], products, formula)
     members = _search_read(config, 'party.party', [
@@ -284,9 +288,41 @@ def create_points(config, rng, price_list):
                 })
     points = _create(config, 'sale.point', vlist)
     clerks = create_clerks(config, rng, company, len(COUNTERS))
+    # Each counter's clerk sees that counter only (record rules)
+    args = []
+    for point, clerk in zip(points, clerks):
+        args += [[point.id], {'clerks': [('add', [clerk])]}]
+    Model.get('sale.point', config=config)._proxy.write(*args, config.context)
     return [{'id': p.id, 'code': s[0], 'name': s[1], 'kind': s[-1],
             'location': l.id, 'clerk': clerks[i] if i < len(clerks) else None}
         for i, (p, s, l) in enumerate(zip(points, specs, locations))]
+
+
+def create_clerk_login(config, point, passwords):
+    """The login of the first counter's clerk: sale_point's group, the
+    counter's clerk employee (who sees that counter only)"""
+    Group = Model.get('res.group', config=config)
+    Lang = Model.get('ir.lang', config=config)
+    ModelData = Model.get('ir.model.data', config=config)
+    User = Model.get('res.user', config=config)
+    Company = Model.get('company.company', config=config)
+    Employee = Model.get('company.employee', config=config)
+    company, = Company.find([], limit=1)
+    zh_cn, = Lang.find([('code', '=', 'zh_CN')])
+    clerk = Employee(point['clerk'])
+    password = secrets.token_urlsafe(9)
+    user = User(login=CLERK_LOGIN, name=clerk.party.name + "（营业员）",
+        password=password)
+    user.language = zh_cn
+    user.companies.append(company)
+    user.company = company
+    user.employees.append(clerk)
+    user.employee = clerk
+    # Sells and closes the day; posting is the back office's
+    user.groups.append(Group(ModelData.get_id(
+                'sale_point', 'group_sale_point', config.context)))
+    user.save()
+    passwords[CLERK_LOGIN] = password
 
 
 def create_clerks(config, rng, company, count):

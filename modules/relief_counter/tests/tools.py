@@ -115,3 +115,27 @@ def pay(sale, method, amount=None):
     payment.execute('pay')
     sale.reload()
     return payment
+
+
+def clerk(point, login='clerk', name="专柜营业员", groups=("POS",)):
+    """Return a user of groups who is a clerk of point: an employee of its
+    company on the point's clerks (a clerk sees the points he sells at)"""
+    User = Model.get('res.user')
+    Group = Model.get('res.group')
+    Party = Model.get('party.party')
+    Employee = Model.get('company.employee')
+    party = Party(name=name)
+    party.save()
+    employee = Employee(party=party, company=point.company)
+    employee.save()
+    point.clerks.append(Employee(employee.id))
+    point.save()
+    user = User(login=login, name=name)
+    for group in groups:
+        user.groups.append(Group.find([('name', '=', group)])[0])
+    user.companies.append(point.company)
+    user.company = point.company
+    user.employees.append(Employee(employee.id))
+    user.employee = Employee(employee.id)
+    user.save()
+    return user
