@@ -15,14 +15,10 @@ answer is JSON: a batch is answered sale by sale (taken, already_taken,
 refused naming the row and field); a refusal of the whole request has a
 stable code and a Chinese message; no route answers a 500 page (a fault is
 logged and answered as `internal`)."""
-import hashlib
-import hmac
 import json
 import logging
-import re
 import time
 from decimal import Decimal
-from functools import wraps
 from http import HTTPStatus
 
 from werkzeug.exceptions import HTTPException
@@ -30,7 +26,8 @@ from werkzeug.exceptions import HTTPException
 from trytond import backend
 from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError
-from trytond.protocols.wrappers import Response, with_pool, with_transaction
+from trytond.modules.relief.jsonroute import JsonRoutes, signed
+from trytond.protocols.wrappers import with_pool, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
@@ -42,20 +39,11 @@ PREFIX = '/<database_name>/relief/counter/v1/points/<device>'
 MAX_BODY = 1024 * 1024
 SIGNATURE_WINDOW = 300  # seconds between the device's clock and ours
 TAKE_ATTEMPTS = 4
-HEADERS = {
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    }
-# Refusals answered outside a transaction (no ir.message to read)
+# Refusals answered outside a transaction (no ir.message to read),
+# beside jsonroute's
 MESSAGES = {
     'unauthorized': "设备号未知，或请求签名无效、已过期。",
-    'body_too_large': "请求体超过 {limit} 字节。",
-    'body_invalid': "请求体不是有效的 JSON 对象。",
     'batch_invalid': "字段 sales 必须是 1 到 {limit} 笔销售的列表。",
-    'not_found': "没有这个接口。",
-    'method_not_allowed': "此接口不接受 {method} 请求。",
-    'internal': "服务器内部错误，请稍后再试。",
-    'busy': "系统繁忙，请稍后再试。",
     }
 
 
@@ -74,90 +62,9 @@ class FeedError(Exception):
         return body
 
 
-def _refusal(status, code, field=None, **kwargs):
-    return FeedError(status, code, MESSAGES[code].format(**kwargs), field)
-
-
-def _json(body, status=HTTPStatus.OK, headers=None):
-    response = Response(
-        json.dumps(body, ensure_ascii=False, separators=(',', ':')),
-        status=status, content_type='application/json; charset=utf-8')
-    response.headers.update(HEADERS)
-    response.headers.update(headers or {})
-    return response
-
-
-def _answer(func):
-    "Answer the route's JSON, or its refusal as JSON: never a page"
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except FeedError as error:
-            return _json(error.json(), error.status)
-        except HTTPException as exception:
-            # with_pool wraps what its function raised
-            cause = exception.description
-            if isinstance(cause, FeedError):
-                return _json(cause.json(), cause.status)
-            elif isinstance(cause, backend.DatabaseOperationalError):
-                return _busy(request, cause)
-            elif isinstance(cause, Exception):
-                return _fault(request, cause)
-            error = _http_error(request, exception)
-            return _json(error.json(), error.status)
-        except backend.DatabaseOperationalError as exception:
-            return _busy(request, exception)
-        except Exception as exception:
-            return _fault(request, exception)
-    # trytond refuses larger bodies (and looks for no user session)
-    wrapper.max_request_size = MAX_BODY
-    return wrapper
-
-
-def _caught(func):
-    """Answer the refusals of func (under with_transaction, which has
-    rolled back) as JSON: with_pool would answer them as an HTML page"""
-    @wraps(func)
-    def wrapper(request, pool, *args, **kwargs):
-        try:
-            return func(request, pool, *args, **kwargs)
-        except FeedError as error:
-            return _json(error.json(), error.status)
-        except backend.DatabaseOperationalError as exception:
-            return _busy(request, exception)
-        except HTTPException:
-            raise
-        except Exception as exception:
-            return _fault(request, exception)
-    return wrapper
-
-
-def _busy(request, exception):
-    "The database gave up (retries spent): the device may send again"
-    logger.warning("counter feed: database busy on %s", request.path,
-        exc_info=exception)
-    error = _refusal(HTTPStatus.SERVICE_UNAVAILABLE, 'busy')
-    return _json(error.json(), error.status, headers={'Retry-After': '1'})
-
-
-def _fault(request, exception):
-    "A bug: logged with its trace, answered without it"
-    logger.error("counter feed: fault on %s", request.path,
-        exc_info=exception)
-    error = _refusal(HTTPStatus.INTERNAL_SERVER_ERROR, 'internal')
-    return _json(error.json(), error.status)
-
-
-def _http_error(request, exception):
-    if exception.code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
-        return _refusal(exception.code, 'body_too_large', limit=MAX_BODY)
-    if exception.code == HTTPStatus.METHOD_NOT_ALLOWED:
-        return _refusal(exception.code, 'method_not_allowed',
-            method=request.method)
-    if exception.code == HTTPStatus.NOT_FOUND:
-        return _refusal(exception.code, 'not_found')
-    return _refusal(exception.code, 'body_invalid')
+ROUTES = JsonRoutes(FeedError, MESSAGES, MAX_BODY, logger)
+_json, _refusal = ROUTES.json, ROUTES.refusal
+_answer, _caught = ROUTES.answer, ROUTES.caught
 
 
 def _body(request):
@@ -176,14 +83,7 @@ def _body(request):
 
 def _check_signature(request, secret):
     "Refuse a request whose timestamp and body are not signed by secret"
-    timestamp = request.headers.get('X-Relief-Timestamp', '')
-    signature = request.headers.get('X-Relief-Signature', '')
-    if (not re.fullmatch(r'[0-9]{1,12}', timestamp)
-            or abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW):
-        raise _refusal(HTTPStatus.UNAUTHORIZED, 'unauthorized')
-    message = timestamp.encode() + b'.' + request.get_data(cache=True)
-    expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.lower()):
+    if not signed(request, secret, SIGNATURE_WINDOW):
         raise _refusal(HTTPStatus.UNAUTHORIZED, 'unauthorized')
 
 

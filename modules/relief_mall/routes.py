@@ -19,8 +19,6 @@ import hmac
 import json
 import logging
 import re
-import time
-from functools import wraps
 from http import HTTPStatus
 from pathlib import Path
 
@@ -30,7 +28,8 @@ from werkzeug.exceptions import HTTPException
 from trytond import backend
 from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError
-from trytond.protocols.wrappers import Response, with_pool, with_transaction
+from trytond.modules.relief.jsonroute import JsonRoutes, signed
+from trytond.protocols.wrappers import with_pool, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
@@ -48,10 +47,6 @@ ORDER_NUMBER = re.compile(r'^[A-Za-z0-9/_-]{1,40}$')
 MEMBER_NUMBER = re.compile(r'^[A-Za-z0-9-]{1,40}$')
 # How far a signed request's timestamp may be from now (seconds)
 SIGNATURE_WINDOW = 300
-HEADERS = {
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    }
 
 
 def _schema(name):
@@ -66,109 +61,18 @@ VALIDATORS = {n: _schema(n) for n in [
         'PaymentNotification']}
 
 
-def _json(body, status=HTTPStatus.OK, headers=None):
-    response = Response(
-        json.dumps(body, ensure_ascii=False, separators=(',', ':')),
-        status=status, content_type='application/json; charset=utf-8')
-    response.headers.update(HEADERS)
-    if headers:
-        response.headers.update(headers)
-    return response
-
-
-def _refusal(status, code, field=None, **kwargs):
-    "An ApiError outside a transaction (messages need one: none here)"
-    return ApiError(status, code, MESSAGES[code].format(**kwargs), field)
-
-
-# Refusals answered before a transaction starts (no ir.message to read)
+# Refusals answered before a transaction starts (no ir.message to read),
+# beside jsonroute's
 MESSAGES = {
     'unauthorized': "API 密钥缺失或无效。",
     'signature_invalid': "请求签名无效或已过期。",
-    'body_too_large': "请求体超过 {limit} 字节。",
-    'body_invalid': "请求体不是有效的 JSON 对象。",
-    'not_found': "没有这个接口。",
-    'method_not_allowed': "此接口不接受 {method} 请求。",
-    'internal': "服务器内部错误，请稍后再试。",
-    'busy': "系统繁忙，请稍后再试。",
     'idempotency_key_invalid': (
         "Idempotency-Key 必须是 8 到 64 个字母、数字或 _.:- 字符。"),
     'parameter_invalid': "参数 {param}：{reason}",
     }
-
-
-def _answer(func):
-    """Answer the route's JSON, or its error as JSON: never a page, never
-    a 500 page"""
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except ApiError as error:
-            return _json(error.json(), error.status)
-        except HTTPException as exception:
-            # with_pool wraps what its function raised
-            cause = exception.description
-            if isinstance(cause, ApiError):
-                return _json(cause.json(), cause.status)
-            elif isinstance(cause, backend.DatabaseOperationalError):
-                return _busy(request, cause)
-            elif isinstance(cause, Exception):
-                return _fault(request, cause)
-            error = _http_error(request, exception)
-            return _json(error.json(), error.status)
-        except backend.DatabaseOperationalError as exception:
-            return _busy(request, exception)
-        except Exception as exception:
-            return _fault(request, exception)
-    # The body limit of the routes (trytond refuses larger ones); known
-    # here, trytond also stops looking for a user session in the request.
-    wrapper.max_request_size = MAX_BODY
-    return wrapper
-
-
-def _caught(func):
-    """Answer the refusals of func (under with_transaction, which has
-    rolled back) as JSON: with_pool would answer them as an HTML page"""
-    @wraps(func)
-    def wrapper(request, pool, *args, **kwargs):
-        try:
-            return func(request, pool, *args, **kwargs)
-        except ApiError as error:
-            return _json(error.json(), error.status)
-        except backend.DatabaseOperationalError as exception:
-            return _busy(request, exception)
-        except HTTPException:
-            raise
-        except Exception as exception:
-            return _fault(request, exception)
-    return wrapper
-
-
-def _busy(request, exception):
-    "The database gave up (retries spent): the client may try again"
-    logger.info("mall: database busy on %s", request.path,
-        exc_info=exception)
-    error = _refusal(HTTPStatus.SERVICE_UNAVAILABLE, 'busy')
-    return _json(error.json(), error.status, headers={'Retry-After': '1'})
-
-
-def _fault(request, exception):
-    "A bug: logged with its trace, answered without it"
-    logger.error("mall: fault on %s", request.path, exc_info=exception)
-    error = _refusal(HTTPStatus.INTERNAL_SERVER_ERROR, 'internal')
-    return _json(error.json(), error.status)
-
-
-def _http_error(request, exception):
-    if exception.code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
-        return _refusal(exception.code, 'body_too_large', limit=MAX_BODY)
-    if exception.code == HTTPStatus.METHOD_NOT_ALLOWED:
-        return _refusal(exception.code, 'method_not_allowed',
-            method=request.method)
-    if exception.code == HTTPStatus.NOT_FOUND:
-        return _refusal(exception.code, 'not_found')
-    return _refusal(exception.code, 'body_invalid')
+ROUTES = JsonRoutes(ApiError, MESSAGES, MAX_BODY, logger)
+_json, _refusal = ROUTES.json, ROUTES.refusal
+_answer, _caught = ROUTES.answer, ROUTES.caught
 
 
 def _body(request, schema):
@@ -262,15 +166,7 @@ def _key(request):
 
 def _check_signature(request, secret):
     "Refuse a request whose timestamp and body are not signed by secret"
-    timestamp = request.headers.get('X-Relief-Timestamp', '')
-    signature = request.headers.get('X-Relief-Signature', '')
-    if not re.fullmatch(r'[0-9]{1,12}', timestamp):
-        raise _refusal(HTTPStatus.UNAUTHORIZED, 'signature_invalid')
-    if abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW:
-        raise _refusal(HTTPStatus.UNAUTHORIZED, 'signature_invalid')
-    message = timestamp.encode() + b'.' + request.get_data(cache=True)
-    expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.lower()):
+    if not signed(request, secret, SIGNATURE_WINDOW):
         raise _refusal(HTTPStatus.UNAUTHORIZED, 'signature_invalid')
 
 
