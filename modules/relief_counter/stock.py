@@ -4,8 +4,12 @@
 recalls.
 
 Replenishment is stock_supply's: an internal order point per product on
-the point's storage location, provisioned from the warehouse's storage;
-Supply Stock (or its scheduled action) makes the internal shipments.
+the point's storage location, provisioned from its provisioning location
+(the distributor's warehouse); Supply Stock (or its scheduled action)
+makes the internal shipments.  The points' locations belong to a warehouse
+of their own (the sites'), not to the distributor's: a warehouse promises
+and picks what its storage holds, and the goods on a bank branch's shelf
+are neither for the mall's orders nor for a union's shipment.
 
 Freshness is stock_lot_sled's: a lot's shelf life expiration date (SLED).
 A counter sale line carries its lot, so the move to the customer is
@@ -33,7 +37,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
-from .exceptions import CounterLotError
+from .exceptions import CounterError, CounterLotError
 
 # A quantity left by float sums is no stock
 EPSILON = 1e-6
@@ -238,7 +242,7 @@ class LotStock(ModelSQL, ModelView):
     @classmethod
     def create_withdrawals(cls, rows):
         """Create and return a draft internal shipment per counter location
-        of the rows to withdraw, back to its warehouse's storage"""
+        of the rows to withdraw, back to where it is provisioned from"""
         pool = Pool()
         Shipment = pool.get('stock.shipment.internal')
         by_location = defaultdict(list)
@@ -255,7 +259,7 @@ class LotStock(ModelSQL, ModelView):
         pool = Pool()
         Move = pool.get('stock.move')
         Shipment = pool.get('stock.shipment.internal')
-        to_location = location.warehouse.storage_location
+        to_location = provisioning(location)
         moves = [Move(
                 from_location=location, to_location=to_location,
                 product=row.product, lot=row.lot, quantity=row.quantity,
@@ -264,6 +268,15 @@ class LotStock(ModelSQL, ModelView):
         return Shipment(
             company=rows[0].company, from_location=location,
             to_location=to_location, moves=moves)
+
+
+def provisioning(location):
+    """The storage a point's location is replenished from: its provisioning
+    location (stock_supply's), else its warehouse's storage"""
+    if location.provisioning_location:
+        return location.provisioning_location
+    warehouse = location.warehouse
+    return warehouse.storage_location if warehouse else None
 
 
 class Point(metaclass=PoolMeta):
@@ -277,15 +290,34 @@ class Point(metaclass=PoolMeta):
                 })
 
     @classmethod
+    def validate_fields(cls, points, field_names):
+        super().validate_fields(points, field_names)
+        cls.check_storage_location(points, field_names)
+
+    @classmethod
+    def check_storage_location(cls, points, field_names=None):
+        """Refuse a point whose shelf is in the warehouse it is supplied
+        from: that warehouse would promise and pick the shelf's goods"""
+        if field_names and 'storage_location' not in field_names:
+            return
+        for point in points:
+            location = point.storage_location
+            source = provisioning(location)
+            if source and location.warehouse == source.warehouse:
+                raise CounterError(gettext(
+                        'relief_counter.msg_point_storage_in_warehouse',
+                        point=point.rec_name, location=location.rec_name,
+                        warehouse=location.warehouse.rec_name))
+
+    @classmethod
     @ModelView.button_action('relief_counter.wizard_order_point_set')
     def set_order_points(cls, points):
         pass
 
     @property
     def provisioning_location(self):
-        "The warehouse storage the point is replenished from"
-        warehouse = self.storage_location.warehouse
-        return warehouse.storage_location if warehouse else None
+        "The storage the point is replenished from"
+        return provisioning(self.storage_location)
 
 
 class OrderPointSet(Wizard):

@@ -7,7 +7,8 @@ The counters are in the 职工之家, 职工书屋 and buildings of the demo's
 city and county unions (relief_union's parties host them) and in the
 劳动者港湾 of bank branches (invented branch parties); the cabinets in the
 buildings of the demo's state groups.  Each point has its own storage
-location under the distributor's warehouse, stocked at the opening by an
+location in the sites' warehouse (专柜与智能柜), supplied from the
+distributor's warehouse, stocked at the opening by an
 inventory in new lots of the listed relief products (with shelf life
 expiration dates: one lot at two counters expires within the withdrawal
 delay), its own strict sequence, the revenue journal, prices with tax,
@@ -248,6 +249,24 @@ def _hosts(config, specs):
     return hosts, areas
 
 
+def sites_warehouse(config, distributor):
+    """The warehouse of the points' shelves, apart from the distributor's:
+    a warehouse promises and picks what its storage holds, and the goods
+    on a bank branch's shelf are neither for the mall nor for the unions'
+    shipments"""
+    Location = Model.get('stock.location', config=config)
+    storage = Location(name="专柜与智能柜货架", type='storage')
+    storage.save()
+    sites = Location(name="专柜与智能柜", code='ZG', type='warehouse',
+        input_location=storage, output_location=storage,
+        storage_location=storage,
+        lost_found_location=distributor.lost_found_location)
+    if 'production_location' in Location._fields:
+        sites.production_location = distributor.production_location
+    sites.save()
+    return sites
+
+
 def create_points(config, rng, price_list):
     """The counters and cabinets, each with its storage location, strict
     sequence and clerk; return them as dicts, counters first"""
@@ -261,9 +280,11 @@ def create_points(config, rng, price_list):
     warehouse, = Location.find([('type', '=', 'warehouse')], limit=1)
     customer, = Location.find([('type', '=', 'customer')], limit=1)
     journal, = Journal.find([('type', '=', 'revenue')], limit=1)
+    sites = sites_warehouse(config, warehouse)
     locations = _create(config, 'stock.location', [{
                 'name': name, 'code': code, 'type': 'storage',
-                'parent': warehouse.storage_location.id,
+                'parent': sites.storage_location.id,
+                'provisioning_location': warehouse.storage_location.id,
                 } for code, name, *_ in specs])
     sequences = _create(config, 'ir.sequence.strict', [{
                 'name': name, 'prefix': code + '-', 'padding': 6,

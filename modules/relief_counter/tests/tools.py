@@ -13,9 +13,27 @@ from trytond.modules.account.tests.tools import get_accounts
 from trytond.modules.relief_subsidy.tests.tools import set_up as set_up_subsidy
 
 
+def sites_warehouse(distributor, name="专柜与智能柜", code='ZG'):
+    """The warehouse of the points' shelves: apart from the distributor's,
+    whose sales and mall orders would otherwise promise and pick the goods
+    on the shelves of the sites"""
+    Location = Model.get('stock.location')
+    storage = Location(name=name + "货架", type='storage')
+    storage.save()
+    warehouse = Location(name=name, code=code, type='warehouse',
+        input_location=storage, output_location=storage,
+        storage_location=storage,
+        lost_found_location=distributor.lost_found_location)
+    if 'production_location' in Location._fields:  # production activated
+        warehouse.production_location = distributor.production_location
+    warehouse.save()
+    return warehouse
+
+
 def set_up(today=None, stock=None):
     """relief_subsidy's set-up, then the counter and the cabinet with stock
-    (by product name: quantity, at each point) and payment methods"""
+    (by product name: quantity, at each point, in the sites' warehouse,
+    provisioned from the distributor's) and payment methods"""
     today = today or dt.date.today()
     s = set_up_subsidy(today)
     Journal = Model.get('account.journal')
@@ -44,10 +62,12 @@ def set_up(today=None, stock=None):
     s.card.save()
 
     stock = stock or {'kiwi': 50, 'walnut': 50, 'tea_set': 20}
+    s.sites = sites_warehouse(s.warehouse)
 
     def point(name, kind, host, site, code):
         location = Location(name=name, code=code, type='storage',
-            parent=s.warehouse.storage_location)
+            parent=s.sites.storage_location,
+            provisioning_location=s.warehouse.storage_location)
         location.save()
         inventory = Inventory(location=location, date=today)
         for product, quantity in stock.items():
