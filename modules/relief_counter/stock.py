@@ -270,6 +270,54 @@ class LotStock(ModelSQL, ModelView):
             to_location=to_location, moves=moves)
 
 
+class Location(metaclass=PoolMeta):
+    __name__ = 'stock.location'
+
+    relief_sites = fields.Boolean(
+        "Sites of Points of Sale",
+        states={'invisible': Eval('type') != 'warehouse'},
+        help="The warehouse of the counters' and smart cabinets' shelves: "
+        "never the default warehouse of sales and purchases.")
+
+    @classmethod
+    def default_relief_sites(cls):
+        return False
+
+    @classmethod
+    def get_default_warehouse(cls):
+        # stock's, without the sites' warehouses: with them the distributor
+        # still has one warehouse that sells
+        warehouse = Transaction().context.get('warehouse')
+        if warehouse:
+            return warehouse
+        warehouse = cls._default_warehouse_cache.get(None, -1)
+        if warehouse == -1:
+            warehouses = cls.search([
+                    ('type', '=', 'warehouse'),
+                    ('relief_sites', '!=', True),
+                    ], limit=2)
+            warehouse = warehouses[0].id if len(warehouses) == 1 else None
+            cls._default_warehouse_cache.set(None, warehouse)
+        return warehouse
+
+
+class SupplyStart(metaclass=PoolMeta):
+    __name__ = 'stock.supply.start'
+
+    @classmethod
+    def default_warehouses(cls):
+        # Supply Stock replenishes, by default, the warehouse that sells
+        # and the points' shelves it supplies
+        Location = Pool().get('stock.location')
+        warehouses = super().default_warehouses()
+        if warehouses:
+            warehouses += [w.id for w in Location.search([
+                        ('type', '=', 'warehouse'),
+                        ('relief_sites', '=', True),
+                        ])]
+        return warehouses
+
+
 def provisioning(location):
     """The storage a point's location is replenished from: its provisioning
     location (stock_supply's), else its warehouse's storage"""
@@ -296,14 +344,13 @@ class Point(metaclass=PoolMeta):
 
     @classmethod
     def check_storage_location(cls, points, field_names=None):
-        """Refuse a point whose shelf is in the warehouse it is supplied
-        from: that warehouse would promise and pick the shelf's goods"""
+        """Refuse a point whose shelf is in a warehouse that sells: that
+        warehouse would promise and pick the shelf's goods"""
         if field_names and 'storage_location' not in field_names:
             return
         for point in points:
             location = point.storage_location
-            source = provisioning(location)
-            if source and location.warehouse == source.warehouse:
+            if location.warehouse and not location.warehouse.relief_sites:
                 raise CounterError(gettext(
                         'relief_counter.msg_point_storage_in_warehouse',
                         point=point.rec_name, location=location.rec_name,

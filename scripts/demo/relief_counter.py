@@ -259,7 +259,7 @@ def sites_warehouse(config, distributor):
     storage.save()
     sites = Location(name="专柜与智能柜", code='ZG', type='warehouse',
         input_location=storage, output_location=storage,
-        storage_location=storage,
+        storage_location=storage, relief_sites=True,
         lost_found_location=distributor.lost_found_location)
     if 'production_location' in Location._fields:
         sites.production_location = distributor.production_location

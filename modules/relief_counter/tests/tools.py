@@ -22,7 +22,7 @@ def sites_warehouse(distributor, name="专柜与智能柜", code='ZG'):
     storage.save()
     warehouse = Location(name=name, code=code, type='warehouse',
         input_location=storage, output_location=storage,
-        storage_location=storage,
+        storage_location=storage, relief_sites=True,
         lost_found_location=distributor.lost_found_location)
     if 'production_location' in Location._fields:  # production activated
         warehouse.production_location = distributor.production_location
