@@ -1,6 +1,7 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime
+from dataclasses import dataclass
 import logging
 import os
 
@@ -209,20 +210,43 @@ class Rule(metaclass=PoolMeta):
         """A model may name in _access_optional the relations that each of
         its records has one of (a subsidy: of a sale or of a counter sale).
         Tryton's __access__ would need them all (required, and the access
-        of every target): instead the rules of each target apply through
-        its relation, the company rules (global) letting pass a record that
-        has another relation, the groups' rules not."""
+        of every target).  Instead a record is seen through the relation it
+        has: the user must read its target model, and the target's rules
+        (its groups' rules that apply to the user, its global rules) hold
+        for the target record; one global rule says it."""
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
         clause, clause_global = super().get(model_name, mode=mode)
-        Model = Pool().get(model_name)
-        for field in sorted(getattr(Model, '_access_optional', ())):
+        Model = pool.get(model_name)
+        optional = sorted(getattr(Model, '_access_optional', ()))
+        if not optional:
+            return clause, clause_global
+        either, names = ['OR'], []
+        for field in optional:
             Target = getattr(Model, field).get_target()
+            if not ModelAccess.check(
+                    Target.__name__, 'read', raise_exception=False):
+                continue
             target, target_global = cls.get(Target.__name__, mode=mode)
-            for group, domain in target.items():
-                clause[group] = _through(field, domain)
-            for group, domain in target_global.items():
-                clause_global[group] = ['OR', (field, '=', None),
-                    _through(field, domain)]
+            domain = [(field, '!=', None)]
+            groups = list(target.values())
+            if groups and all(groups):  # else a group without rules
+                domain.append(_through(field, ['OR', *groups]))
+                names.extend(g.name for g in target)
+            for rule_group, rule_domain in target_global.items():
+                domain.append(_through(field, rule_domain))
+                names.append(rule_group.name)
+            either.append(domain)
+        if len(either) == 1:
+            either = [('id', '=', None)]  # no target the user reads
+        clause_global[_Rules(' / '.join(dict.fromkeys(names)))] = either
         return clause, clause_global
+
+
+@dataclass(frozen=True)
+class _Rules:
+    "Rules gathered as one, named in access errors as a rule group is"
+    name: str
 
 
 def _through(field, domain):
