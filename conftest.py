@@ -7,9 +7,11 @@ trytond's load_doc_tests builds are collected here instead, with the same
 set-up and tear-down as Tryton's own runner.  Unlike Tryton's runner, a
 refusal's message is compared too (no IGNORE_EXCEPTION_DETAIL): a scenario
 shows every refusal with its message, so the message is part of the test."""
+import contextlib
 import doctest
 import json
 import re
+from unittest import mock
 
 import pytest
 
@@ -79,7 +81,8 @@ class ScenarioItem(pytest.Item):
             checker=self.checker, optionflags=flags)
         self.setup_fn(test)
         try:
-            runner.run(test, out=self._report.append)
+            with _activation_shared():
+                runner.run(test, out=self._report.append)
         finally:
             self.teardown_fn(test)
         if runner.failures:
@@ -102,3 +105,32 @@ class ScenarioItem(pytest.Item):
 
 class ScenarioFailure(Exception):
     pass
+
+
+@contextlib.contextmanager
+def _activation_shared():
+    """Make activate_modules(modules, *setup) start from the cached
+    activation of modules alone (the one of the module's own tests) when its
+    set-up is not cached yet: each set-up of a module otherwise activates
+    every module again from an empty database, the longest part of the
+    suite."""
+    from trytond.tests import test_tryton, tools
+
+    activate_modules = tools.activate_modules
+
+    def shared(modules, *setup):
+        if not setup or not test_tryton.DB_CACHE:
+            return activate_modules(modules, *setup)
+        names = sorted([modules] if isinstance(modules, str) else modules)
+        name = '-'.join(names) + '--' + '|'.join(
+            tools._func_name(f) for f in setup)
+        if test_tryton.restore_db_cache(name):
+            return tools._get_config()
+        config = activate_modules(names)
+        for func in setup:
+            func(config=config)
+        test_tryton.backup_db_cache(name)
+        return config
+
+    with mock.patch.object(tools, 'activate_modules', shared):
+        yield

@@ -16,7 +16,7 @@ from http import HTTPStatus
 
 from werkzeug.exceptions import HTTPException
 
-from trytond import backend
+from trytond import backend, config
 from trytond.protocols.wrappers import Response
 
 HEADERS = {
@@ -105,19 +105,35 @@ class JsonRoutes:
 
     def caught(self, func):
         """Answer the refusals of func (under with_transaction, which has
-        rolled back) as JSON: with_pool would answer them as an HTML page"""
+        rolled back) as JSON: with_pool would answer them as an HTML page.
+
+        A lock that Tryton takes without waiting (a journal's period made by
+        the first move of the month, a strict sequence) and that another
+        transaction holds, the queue's worker posting an invoice say, makes
+        with_transaction give up after [database] retry quick tries: func is
+        called again, pausing longer each time, for [relief] lock_timeout
+        seconds before the client is told `busy`."""
         @wraps(func)
         def wrapper(request, pool, *args, **kwargs):
-            try:
-                return func(request, pool, *args, **kwargs)
-            except self.error as error:
-                return self.json(error.json(), error.status)
-            except backend.DatabaseOperationalError as exception:
-                return self.busy(request, exception)
-            except HTTPException:
-                raise
-            except Exception as exception:
-                return self.fault(request, exception)
+            deadline = time.monotonic() + config.getfloat(
+                'relief', 'lock_timeout', default=30)
+            pause = 0.05
+            while True:
+                try:
+                    return func(request, pool, *args, **kwargs)
+                except self.error as error:
+                    return self.json(error.json(), error.status)
+                except backend.DatabaseOperationalError as exception:
+                    if time.monotonic() + pause > deadline:
+                        return self.busy(request, exception)
+                    self.logger.info("database busy on %s: again in %.2f s",
+                        request.path, pause)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 2)
+                except HTTPException:
+                    raise
+                except Exception as exception:
+                    return self.fault(request, exception)
         return wrapper
 
     def busy(self, request, exception):

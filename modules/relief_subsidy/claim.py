@@ -199,7 +199,6 @@ class Claim(Workflow, ModelSQL, ModelView):
         if field_names and not (field_names & {
                     'program', 'start_date', 'end_date', 'state'}):
             return
-        Lang = Pool().get('ir.lang')
         for claim in claims:
             others = cls.search([
                     ('program', '=', claim.program.id),
@@ -210,14 +209,29 @@ class Claim(Workflow, ModelSQL, ModelView):
                     ], limit=1)
             if others:
                 other, = others
-                lang = Lang.get()
-                raise ClaimError(gettext(
-                        'relief_subsidy.msg_claim_period_overlap',
-                        program=claim.program.rec_name,
-                        start=lang.strftime(claim.start_date),
-                        end=lang.strftime(claim.end_date),
-                        other=other.rec_name,
-                        state=other.state_string))
+                claim.raise_overlap(other)
+
+    @classmethod
+    def check_overlap_together(cls, claims):
+        "Refuse sending at once two claims of a programme that overlap"
+        latest = {}
+        for claim in sorted(claims, key=lambda c: c.start_date):
+            other = latest.get(claim.program)
+            if other and claim.start_date <= other.end_date:
+                claim.raise_overlap(other)
+            if not other or claim.end_date > other.end_date:
+                latest[claim.program] = claim
+
+    def raise_overlap(self, other):
+        Lang = Pool().get('ir.lang')
+        lang = Lang.get()
+        raise ClaimError(gettext(
+                'relief_subsidy.msg_claim_period_overlap',
+                program=self.program.rec_name,
+                start=lang.strftime(self.start_date),
+                end=lang.strftime(self.end_date),
+                other=other.rec_name,
+                state=other.state_string))
 
     @classmethod
     def check_modification(cls, mode, claims, values=None, external=False):
@@ -444,6 +458,11 @@ class Claim(Workflow, ModelSQL, ModelView):
         # Invoice what no Generate Lines of the programme changes meanwhile
         cls.lock_programs(claims)
         cls.lock_invoice_sequences(claims)
+        # Named before the state is written: the database's constraint
+        # would refuse a claim that another one, sent meanwhile, overlaps
+        # without naming either
+        cls.check_overlap(claims)
+        cls.check_overlap_together(claims)
         for claim in claims:
             claim.check_not_generating()
             if not claim.lines:
