@@ -384,3 +384,36 @@ def test_counter_clerk_by_workflow(clients):
         {"budget": "99999999"})
     refused(clerk, "sale.point", "write", mine, {"host_fee_rate": "0"})
     refused(clerk, "sale.point.sale", "post", sales)
+
+
+def test_counter_finance_reads_device_sales(clients):
+    """Finance checks the device sales that the feeds flagged (the demo's
+    offline till counted a payment short), with their lines, payments and
+    subsidies, from its menu; it changes none of them, nor a counter"""
+    admin, finance = clients["admin"], clients["finance"]
+    flagged = admin.search("sale.point.sale",
+        [("feed_exception", "!=", None)])
+    payments = admin.search("sale.point.payment",
+        [("sale", "in", flagged)])
+    points = admin.search("sale.point", [], limit=1)
+    menu = _xml_id(admin, "relief_counter", "menu_feed_exception_finance")
+    assert flagged and payments and points
+    # control: finance lists and reads them, and has the menu
+    assert finance.search("sale.point.sale",
+        [("feed_exception", "!=", None)]) == flagged
+    sale, = finance.read("sale.point.sale", flagged[:1],
+        ["state", "feed_exception", "amount_to_pay", "lines"])
+    assert sale["state"] == "open" and sale["feed_exception"]
+    assert finance.read("sale.point.sale.line", sale["lines"], ["product"])
+    assert finance.read("sale.point.payment", payments, ["amount"])
+    assert finance.search("ir.ui.menu", [("id", "=", menu)]) == [menu]
+    refused(finance, "sale.point.sale", "write", flagged[:1],
+        {"feed_exception": None})
+    refused(finance, "sale.point.sale", "write", flagged[:1],
+        {"state": "done"})
+    refused(finance, "sale.point.sale", "delete", flagged[:1])
+    refused(finance, "sale.point.payment", "create", [{"sale": flagged[0],
+                "amount": "1.00"}])
+    refused(finance, "sale.point.payment", "delete", payments)
+    refused(finance, "sale.point.sale", "process", flagged[:1])
+    refused(finance, "sale.point", "write", points, {"host_fee_rate": "0"})

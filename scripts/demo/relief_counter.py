@@ -679,6 +679,11 @@ def feeds(config, rng, points, members, prices, today, passwords):
         if point['code'] == OFFLINE:
             entries = _device_sales(rng, point, now, [now.date()], (5, 7),
                 'T1', members, prices, products, programs, hours=(-4, -1))
+            # The clerk typed a payment a yuan short: the sale is taken,
+            # left open and flagged for finance (Device Sales to Check)
+            short = next(e['payments'][0] for e in reversed(entries)
+                if Decimal(e['payments'][0]['amount']) > 1)
+            short['amount'] = str(Decimal(short['amount']) - 1)
             client.post('/sales', {'sales': entries})
             continue
         days = [(now - dt.timedelta(days=d)).date()
