@@ -36,6 +36,22 @@ MESSAGES = {
     }
 
 
+# What another transaction's locks cause (PostgreSQL's SQLSTATE): worth
+# trying again; a query cancelled by its timeout or a lost connection is not
+CONTENDED = {
+    '55P03',  # lock_not_available
+    '40001',  # serialization_failure
+    '40P01',  # deadlock_detected
+    }
+
+
+def contended(exception):
+    "Tell whether the database gave up because of another's locks"
+    return (getattr(exception, 'sqlstate', None) in CONTENDED
+        # SQLite: another connection writes
+        or 'database is locked' in str(exception))
+
+
 def signed(request, secret, window):
     """Tell whether request is signed with secret: X-Relief-Timestamp (Unix
     seconds, within window seconds of now) and X-Relief-Signature, the hex
@@ -124,7 +140,8 @@ class JsonRoutes:
                 except self.error as error:
                     return self.json(error.json(), error.status)
                 except backend.DatabaseOperationalError as exception:
-                    if time.monotonic() + pause > deadline:
+                    if (not contended(exception)
+                            or time.monotonic() + pause > deadline):
                         return self.busy(request, exception)
                     self.logger.info("database busy on %s: again in %.2f s",
                         request.path, pause)

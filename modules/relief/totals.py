@@ -119,7 +119,14 @@ def lock_rows(table, where, name, update=False):
     transaction = Transaction()
     database = transaction.database
     if not database.has_select_for():
-        return  # SQLite writes one transaction at a time
+        # SQLite writes one transaction at a time: nothing to wait for, but
+        # a later Model.lock of the rows would start the call again
+        if update:
+            cursor = transaction.connection.cursor()
+            cursor.execute(*table.select(table.id, where=where))
+            transaction._locked_records[table._name].update(
+                id_ for id_, in cursor)
+        return
     lock = For if update else _ForNoKeyUpdate
     arguments = ('UPDATE',) if update else ()
     query = table.select(table.id, where=where, order_by=[table.id],

@@ -28,6 +28,12 @@ class Refusal(Exception):
 
 class Held(backend.DatabaseOperationalError):
     "A lock taken without waiting that another transaction holds"
+    sqlstate = '55P03'
+
+
+class Cancelled(backend.DatabaseOperationalError):
+    "A statement cancelled by its timeout"
+    sqlstate = '57014'
 
 
 class JsonRouteTestCase(unittest.TestCase):
@@ -75,6 +81,17 @@ class JsonRouteTestCase(unittest.TestCase):
             'busy')
         self.assertEqual(response.headers['Retry-After'], '1')
         self.assertLessEqual(self.sleep.call_count, 5)
+
+    def test_timeout_not_tried_again(self):
+        "A statement cancelled by its timeout: busy at once"
+        tries = []
+
+        def func(request, pool):
+            tries.append(1)
+            raise Cancelled()
+        with self.assertLogs(__name__, 'WARNING'):
+            self.assertEqual(self.call(func)[0], 503)
+        self.assertEqual(len(tries), 1)
 
     def test_refusal_not_tried_again(self):
         "A refusal is answered at once"
