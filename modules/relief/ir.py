@@ -1,9 +1,9 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime
-from dataclasses import dataclass
 import logging
 import os
+from dataclasses import dataclass
 
 import polib
 from sql import Null

@@ -16,8 +16,10 @@ from http import HTTPStatus
 
 from werkzeug.exceptions import HTTPException
 
-from trytond import backend, config
+from trytond import backend
 from trytond.protocols.wrappers import Response
+
+from .totals import LOCK_NOT_AVAILABLE, lock_timeout
 
 HEADERS = {
     'Cache-Control': 'no-store',
@@ -39,7 +41,7 @@ MESSAGES = {
 # What another transaction's locks cause (PostgreSQL's SQLSTATE): worth
 # trying again; a query cancelled by its timeout or a lost connection is not
 CONTENDED = {
-    '55P03',  # lock_not_available
+    LOCK_NOT_AVAILABLE,
     '40001',  # serialization_failure
     '40P01',  # deadlock_detected
     }
@@ -131,8 +133,7 @@ class JsonRoutes:
         seconds before the client is told `busy`."""
         @wraps(func)
         def wrapper(request, pool, *args, **kwargs):
-            deadline = time.monotonic() + config.getfloat(
-                'relief', 'lock_timeout', default=30)
+            deadline = time.monotonic() + lock_timeout()
             pause = 0.05
             while True:
                 try:

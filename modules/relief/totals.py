@@ -150,9 +150,14 @@ def lock_rows(table, where, name, update=False):
     raise _RowsReleased()
 
 
+def lock_timeout():
+    "The seconds a call waits for what another transaction holds"
+    return config.getfloat('relief', 'lock_timeout', default=30)
+
+
 def _wait(database, query, name):
     "Wait on a connection of its own until query's rows can be locked"
-    timeout = config.getfloat('relief', 'lock_timeout', default=30)
+    timeout = lock_timeout()
     connection = database.get_connection()
     try:
         cursor = connection.cursor()
