@@ -5,7 +5,6 @@ subsidies on sale_point's sales, with the budgets and member limits of the
 mall's orders (relief_subsidy's Program.consume, race-proof)."""
 from collections import defaultdict
 from decimal import Decimal
-from types import SimpleNamespace
 
 from sql.conditionals import Coalesce
 
@@ -156,9 +155,8 @@ class POSSale(metaclass=PoolMeta):
                         sale.company, sale.date, sale.member, sale.lines,
                         cache))
         # Computed by the programmes, not by the user: not the clerk's
-        # rights on subsidies
-        with without_check_access():
-            SubsidyLine.save(to_create)
+        # rights on subsidies, nothing to validate
+        SubsidyLine.insert(to_create)
 
     @classmethod
     def compute_subsidies(cls, company, date, member, lines, cache):
@@ -227,21 +225,13 @@ class POSSale(metaclass=PoolMeta):
 
     @classmethod
     def confirm_subsidies(cls, sales):
-        """Mark the sales' computed subsidies confirmed, dated as the sale;
-        return them as records for Program.consume"""
+        """Mark the sales' computed subsidies confirmed, dated as the sale
+        (an UPDATE per date); return them as records for Program.consume"""
         SubsidyLine = Pool().get('relief.subsidy.line')
-        with without_check_access():
-            lines = SubsidyLine.search([
-                    ('point_sale', 'in', [s.id for s in sales]),
-                    ('state', '=', 'quotation'),
-                    ])
-        for line in lines:
-            line.state = 'confirmed'
-            line.date = line.point_sale.date
-        with without_check_access():
-            SubsidyLine.save(lines)
-        return [SimpleNamespace(program=l.program, member=l.member,
-                date=l.date, amount=l.amount) for l in lines]
+        by_date = defaultdict(list)
+        for sale in sales:
+            by_date[sale.date].append(sale.id)
+        return SubsidyLine.confirm('point_sale', by_date)
 
     @classmethod
     @ModelView.button
@@ -394,6 +384,10 @@ class SubsidyLine(metaclass=PoolMeta):
                     & ((t.sale == None) | (t.point_sale == None))),  # noqa
                 'relief_counter.msg_subsidy_sale_or_point'),
             ]
+
+    @classmethod
+    def _insert_fields(cls):
+        return super()._insert_fields() + ['point_sale', 'point_line']
 
     def get_product(self, name):
         if self.point_line:

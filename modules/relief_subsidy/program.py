@@ -370,11 +370,10 @@ class Program(Workflow, ModelSQL, ModelView):
                 ], order=[('priority', 'ASC'), ('id', 'ASC')])
 
     def eligibility(self):
-        """Return the sets of eligible product, category and union ids
-        (None when any is)"""
-        pool = Pool()
-        Category = pool.get('product.category')
-        Party = pool.get('party.party')
+        """Return the sets of eligible product and category ids and the
+        union tree's intervals (union_left, union_right) of the eligible
+        unions' subtrees (None when any is)"""
+        Category = Pool().get('product.category')
         products = {p.id for p in self.products} or None
         categories = None
         if self.categories:
@@ -384,10 +383,9 @@ class Program(Workflow, ModelSQL, ModelView):
                         ])}
         unions = None
         if self.unions:
-            unions = {u.id for u in Party.search([
-                        ('union_parent', 'child_of',
-                            [u.id for u in self.unions]),
-                        ])}
+            # The nested set: a test per buyer, not the subtree's ids
+            # (tens of thousands of unions under the province)
+            unions = [(u.union_left, u.union_right) for u in self.unions]
         return products, categories, unions
 
     def is_eligible(self, eligibility, customer, product, number=None):
@@ -406,7 +404,9 @@ class Program(Workflow, ModelSQL, ModelView):
             union = customer.member_union
         else:
             return False
-        if unions is not None and union.id not in unions:
+        if unions is not None and not any(
+                left <= (union.union_left or 0) <= right
+                for left, right in unions):
             return False
         if self.union_levels and union.union_level not in self.union_levels:
             return False

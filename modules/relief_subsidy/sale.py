@@ -5,12 +5,14 @@ from collections import defaultdict
 from decimal import Decimal
 from types import SimpleNamespace
 
+from sql import Column
 from sql.conditionals import Case
 from sql.functions import CurrentTimestamp
 
 from trytond.backend import MAX_QUERY_PARAMS
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.model import (
+    Index, Model, ModelSQL, ModelView, Workflow, fields)
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.product import price_digits, round_price
 from trytond.modules.relief_union.ir import ExportRulesMixin
@@ -468,6 +470,12 @@ class SubsidyLine(ExportRulesMixin, ModelSQL, ModelView):
         return '%s - %s' % (self.sale.rec_name, self.program.rec_name)
 
     @classmethod
+    def _insert_fields(cls):
+        "The fields that insert stores of each line"
+        return ['sale', 'sale_line', 'program', 'member', 'quantity',
+            'unit_amount', 'amount', 'state']
+
+    @classmethod
     def insert(cls, lines):
         """Store the lines computed when quoting in one INSERT: their
         values come from the programmes, nothing to validate"""
@@ -476,32 +484,42 @@ class SubsidyLine(ExportRulesMixin, ModelSQL, ModelView):
         table = cls.__table__()
         transaction = Transaction()
         cursor = transaction.connection.cursor()
+        names = cls._insert_fields()
+
+        def value(line, name):
+            value = getattr(line, name, None)
+            return value.id if isinstance(value, Model) else value
         cursor.execute(*table.insert(
-                [table.sale, table.sale_line, table.program, table.member,
-                    table.quantity, table.unit_amount, table.amount,
-                    table.state, table.create_uid, table.create_date],
-                [[l.sale.id, l.sale_line.id, l.program.id, l.member.id,
-                        l.quantity, l.unit_amount, l.amount, l.state,
-                        transaction.user, CurrentTimestamp()]
+                [Column(table, n) for n in names]
+                + [table.create_uid, table.create_date],
+                [[value(l, n) for n in names]
+                    + [transaction.user, CurrentTimestamp()]
                     for l in lines]))
 
     @classmethod
     def confirm_sales(cls, sales):
-        """Mark the quoted lines of the sales confirmed, dated as their sale,
-        with an UPDATE per sale date; return them as (program, member,
-        date, amount) records for Program.consume"""
+        """Mark the quoted lines of the sales confirmed, dated as their sale;
+        return them as records for Program.consume"""
+        by_date = defaultdict(list)
+        for sale in sales:
+            by_date[sale.sale_date].append(sale.id)
+        return cls.confirm('sale', by_date)
+
+    @classmethod
+    def confirm(cls, field, by_date):
+        """Mark the quoted lines whose field (the sale, the counter sale) is
+        in by_date's lists confirmed, dated as the list's key, with an
+        UPDATE per date; return them as (program, member, date, amount)
+        records for Program.consume"""
         pool = Pool()
         Program = pool.get('relief.subsidy.program')
         Party = pool.get('party.party')
         table = cls.__table__()
         transaction = Transaction()
         cursor = transaction.connection.cursor()
-        by_date = defaultdict(list)
-        for sale in sales:
-            by_date[sale.sale_date].append(sale.id)
         rows = []
-        for date, sale_ids in by_date.items():
-            where = (table.sale.in_(sale_ids)
+        for date, ids in by_date.items():
+            where = (Column(table, field).in_(ids)
                 & (table.state == 'quotation'))
             columns = [table.program, table.member, table.amount]
             if not transaction.database.has_returning():
