@@ -8,11 +8,12 @@ from decimal import Decimal
 from sql import Cast, Literal, Null, Union
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import Extract
+from sql.functions import Extract, Round
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.modules.relief.totals import add_amounts
+from trytond.modules.relief_union.party import slices
 from trytond.modules.relief_union.sale import SPENDING
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
@@ -116,6 +117,11 @@ class Spending(ModelSQL, ModelView):
             where=purchase.state == 'verified')
 
     @classmethod
+    def other_queries(cls):
+        "Return the queries of the channels other than sale.sale"
+        return [cls.offplatform_query()]
+
+    @classmethod
     def _grouped(cls, rows):
         # A subquery: the year and month expressions grouped by alias
         return rows.select(
@@ -155,7 +161,7 @@ class Spending(ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.delete())
         rows = cls._grouped(Union(
-                cls.sales_query(), cls.offplatform_query(), all_=True))
+                cls.sales_query(), *cls.other_queries(), all_=True))
         cursor.execute(*table.insert(
                 [table.union, table.year, table.month, table.channel,
                     table.amount],
@@ -192,3 +198,81 @@ class SpendingMall(metaclass=PoolMeta):
     def sale_channel(cls, sale):
         # The member mall's orders are those of a web shop
         return Case((sale.web_shop != Null, 'mall'), else_='b2b')
+
+
+class SpendingCounter(metaclass=PoolMeta):
+    __name__ = 'relief.report.spending'
+
+    @classmethod
+    def counter_query(cls, where=None):
+        """Return the rows of the counters' and cabinets' sales to members
+        (done or posted) that match where(sale): what the member paid for
+        relief products, counted for the member's union"""
+        pool = Pool()
+        sale = pool.get('sale.point.sale').__table__()
+        line = pool.get('sale.point.sale.line').__table__()
+        member = pool.get('party.party').__table__()
+        product = pool.get('product.product').__table__()
+        template = pool.get('product.template').__table__()
+        condition = (sale.state.in_(['done', 'posted'])
+            & (member.member_union != Null)
+            & (template.relief == Literal(True)))
+        if where is not None:
+            condition &= where(sale)
+        return (line
+            .join(sale, condition=line.sale == sale.id)
+            .join(member, condition=sale.member == member.id)
+            .join(product, condition=line.product == product.id)
+            .join(template, condition=product.template == template.id)
+            .select(
+                member.member_union.as_('union'),
+                Extract('YEAR', sale.date).as_('year'),
+                Extract('MONTH', sale.date).as_('month'),
+                Literal('counter').as_('channel'),
+                Round(Cast(line.quantity, 'NUMERIC')
+                    * line.unit_gross_price, 2).as_('amount'),
+                where=condition))
+
+    @classmethod
+    def other_queries(cls):
+        return super().other_queries() + [cls.counter_query()]
+
+    @classmethod
+    def track_counter(cls, ids):
+        """Return a function that, called after a change to the counter
+        sales of ids, adds what the change made to the totals"""
+        wheres = [lambda sale, sub=sub: sale.id.in_(sub) for sub in slices(ids)]
+        before = [cls.amounts(cls.counter_query(w)) for w in wheres]
+
+        def add():
+            for where, amounts in zip(wheres, before):
+                cls.add(amounts, cls.amounts(cls.counter_query(where)))
+        return add
+
+
+class POSSale(metaclass=PoolMeta):
+    __name__ = 'sale.point.sale'
+
+    @classmethod
+    def do(cls, sales):
+        add = Pool().get('relief.report.spending').track_counter(
+            [s.id for s in sales])
+        super().do(sales)
+        add()
+
+    @classmethod
+    def open(cls, sales):
+        add = Pool().get('relief.report.spending').track_counter(
+            [s.id for s in sales])
+        super().open(sales)
+        add()
+
+    @classmethod
+    def feed_insert(cls, point, sales):
+        # The devices' sales are inserted done, set-based
+        super().feed_insert(point, sales)
+        Spending = Pool().get('relief.report.spending')
+        ids = [s.record_id for s in sales if s.state == 'done']
+        for sub in slices(ids):
+            Spending.add({}, Spending.amounts(Spending.counter_query(
+                        lambda sale: sale.id.in_(sub))))
