@@ -112,6 +112,13 @@ class Progress(ModelSQL, ModelView):
             ]
 
     @classmethod
+    def _number(cls, column):
+        "column as a number whose division does not truncate"
+        if backend.name == 'sqlite':
+            return Cast(column, 'REAL')
+        return Cast(column, 'NUMERIC')
+
+    @classmethod
     def _amount(cls, column):
         if backend.name == 'sqlite':
             # A decimal is stored as text
@@ -241,7 +248,8 @@ class Progress(ModelSQL, ModelView):
             rows.cumulative, rows.target,
             _ratio(rows.cumulative, rows.target, 100).as_('attainment'),
             rows.members,
-            _ratio(rows.members, all_members, 100).as_('member_share'),
+            _ratio(cls._number(rows.members), all_members, 100
+                ).as_('member_share'),
             _ratio(rows.cumulative, province, 100).as_('spending_share'),
             _ratio(province * rows.members, all_members).as_('fair_share'),
             per_member.as_('per_member'),
