@@ -2,7 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 """Progress month by month of each union's subtree: actual spending by
 channel against the target and against the union's share of members."""
-from sql import Cast, Literal, Null, Values, Window
+from sql import Cast, Literal, Null, Union, Values, Window, With
 from sql.aggregate import Max, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Rank, Round
@@ -16,6 +16,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import StateAction, Wizard
 
 TEN_THOUSAND = 10000
+CHANNELS = ['b2b', 'mall', 'counter', 'offplatform']
 
 
 def _year():
@@ -126,38 +127,95 @@ class Progress(ModelSQL, ModelView):
         return column
 
     @classmethod
-    def subtree_query(cls, year, month=None):
-        """Return each union's spending of its subtree by channel: by month,
-        or in month and to date when month is given.  The nested set makes
-        the subtree the range [left, right)"""
+    def subtree_query(cls, year):
+        """Return each union's spending of its subtree by month and channel
+        (for every month: the graph by month of a few unions); the nested
+        set makes the subtree the range [left, right)"""
         pool = Pool()
         party = pool.get('party.party').__table__()
         below = pool.get('party.party').__table__()
         spending = pool.get('relief.report.spending').__table__()
         amount = cls._amount(spending.amount)
-        condition = (spending.union == below.id) & (spending.year == year)
-        if month:
-            condition &= spending.month <= month
-            in_month = spending.month == month
-            columns = [Literal(month).as_('month'),
-                Sum(amount).as_('cumulative')]
-            group_by = [party.id]
-        else:
-            in_month = Literal(True)
-            columns = [spending.month.as_('month')]
-            group_by = [party.id, spending.month]
 
         def channel(name):
-            return Sum(Case(((spending.channel == name) & in_month, amount),
-                    else_=0)).as_(name)
+            return Sum(Case((spending.channel == name, amount), else_=0)
+                ).as_(name)
         return (party
             .join(below, condition=(below.union_left >= party.union_left)
                 & (below.union_left < party.union_right))
-            .join(spending, condition=condition)
-            .select(party.id.as_('union'), *columns,
-                *(channel(c)
-                    for c in ['b2b', 'mall', 'counter', 'offplatform']),
-                group_by=group_by))
+            .join(spending, condition=(spending.union == below.id)
+                & (spending.year == year))
+            .select(party.id.as_('union'), spending.month.as_('month'),
+                *(channel(c) for c in CHANNELS),
+                group_by=[party.id, spending.month]))
+
+    @classmethod
+    def own_query(cls, year, month):
+        "Return each union's own spending by channel in month and to date"
+        spending = Pool().get('relief.report.spending').__table__()
+        amount = cls._amount(spending.amount)
+
+        def channel(name):
+            return Sum(Case(((spending.channel == name)
+                        & (spending.month == month), amount), else_=0)
+                ).as_(name)
+        return spending.select(
+            spending.union.as_('union'),
+            *(channel(c) for c in CHANNELS),
+            Sum(amount).as_('cumulative'),
+            where=(spending.year == year) & (spending.month <= month),
+            group_by=[spending.union])
+
+    @classmethod
+    def rollup_query(cls, year, month):
+        """Return each union's subtree figures in month and to date, and its
+        subtree's members.
+
+        As relief_union's compliance: the nested set makes a subtree the
+        range [left, right], so a running sum ordered by position gives a
+        subtree's total as the sum at its right minus the sum before its
+        left; a leaf's is its own, only the federations need their right
+        end (a sort of one row per union, no join of each to its subtree)"""
+        Party = Pool().get('party.party')
+        party, federation = Party.__table__(), Party.__table__()
+        own = cls.own_query(year, month)
+        names = CHANNELS + ['cumulative', 'members']
+        values = [Coalesce(getattr(own, n), 0) for n in names[:-1]] + [
+            Coalesce(party.union_members, 0)]
+        leaf = party.union_right == party.union_left + 1
+        lefts = party.join(own, 'LEFT', condition=own.union == party.id
+            ).select(
+            party.id.as_('union'), party.union_left.as_('position'),
+            *(v.as_(n) for v, n in zip(values, names)),
+            Literal(0).as_('edge'), leaf.as_('leaf'),
+            where=party.union_left != Null)
+        rights = federation.select(
+            federation.id.as_('union'),
+            federation.union_right.as_('position'),
+            *(Literal(0).as_(n) for n in names),
+            Literal(1).as_('edge'), Literal(False).as_('leaf'),
+            where=(federation.union_left != Null)
+            & (federation.union_right != federation.union_left + 1))
+        edges = Union(lefts, rights, all_=True)
+        window = Window([], order_by=[edges.position.asc])
+        running = With(query=edges.select(
+                edges.union, edges.edge, edges.leaf,
+                *(getattr(edges, n) for n in names),
+                *(Sum(getattr(edges, n), window=window).as_('run_' + n)
+                    for n in names)))
+        leaves = running.select(running.union,
+            *(getattr(running, n).as_(n) for n in names),
+            where=running.leaf)
+
+        def total(n):
+            run, value = getattr(running, 'run_' + n), getattr(running, n)
+            return (Sum(Case((running.edge == 1, run), else_=0))
+                - Sum(Case((running.edge == 0, run - value), else_=0))
+                ).as_(n)
+        federations = running.select(running.union,
+            *(total(n) for n in names),
+            where=~running.leaf, group_by=[running.union])
+        return Union(leaves, federations, all_=True, with_=[running])
 
     @classmethod
     def members_query(cls):
@@ -181,8 +239,13 @@ class Progress(ModelSQL, ModelView):
         area = pool.get('country.subdivision').__table__()
         target = pool.get('relief.report.target').__table__()
         province = pool.get('relief.report.target').__table__()
-        sums = cls.subtree_query(year, month)
-        members = cls.members_query()
+        every_month = not month
+        if month:
+            sums = cls.rollup_query(year, month)
+            members = sums
+        else:
+            sums = cls.subtree_query(year)
+            members = cls.members_query()
         platform = (Coalesce(sums.b2b, 0) + Coalesce(sums.mall, 0)
             + Coalesce(sums.counter, 0))
         total = platform + Coalesce(sums.offplatform, 0)
@@ -200,8 +263,10 @@ class Progress(ModelSQL, ModelView):
                 condition=(sums.union == union.id) & (sums.month == month))
             cumulative = Sum(total, window=Window([union.id],
                     order_by=[month.asc]))
+        if every_month:
+            from_ = from_.join(members, 'LEFT',
+                condition=members.union == union.id)
         from_ = (from_
-            .join(members, 'LEFT', condition=members.union == union.id)
             .join(target, 'LEFT', condition=(target.union == union.id)
                 & (target.year == year))
             .join(province, 'LEFT', condition=(province.union == Null)
