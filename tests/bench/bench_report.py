@@ -117,6 +117,14 @@ class Report:
             query = self.Progress.table_query()
         return self._fetch(query)
 
+    def explain(self):
+        "EXPLAIN ANALYZE of the table_query"
+        with self.transaction() as transaction:
+            cursor = transaction.connection.cursor()
+            query, params = self.Progress.table_query()
+            cursor.execute('EXPLAIN (ANALYZE, BUFFERS) ' + query, params)
+            return [r for r, in cursor]
+
     def check(self):
         "Both give the same figures; the province's adds up the sales"
         from sql import Column
@@ -157,6 +165,8 @@ def main():
         help="timed rounds (default: %(default)s)")
     parser.add_argument('--warmup', type=int, default=2,
         help="untimed rounds first (default: %(default)s)")
+    parser.add_argument('--explain', action='store_true',
+        help="print EXPLAIN ANALYZE of the table_query")
     args = parse_args(parser, "where the databases are kept as dumps")
     started = time.monotonic()
     names = bench_union.prepare(args)
@@ -204,6 +214,11 @@ def run(names, args, started):
     print(f"{'progress table_query SQL':<30} {median:>10.1f} "
         f"{p90(times['sql']):>9.1f} {ratio:>6.2f}  ≤ 1.2 × baseline, "
         f"< 1 s: {'met' if met else 'NOT met'}")
+    if args.explain:
+        print()
+        print("EXPLAIN ANALYZE, table_query:")
+        for line in report.explain():
+            print('  ' + line)
     print(f"Total time: {time.monotonic() - started:.0f} s")
 
 
