@@ -417,3 +417,36 @@ def test_counter_finance_reads_device_sales(clients):
     refused(finance, "sale.point.payment", "delete", payments)
     refused(finance, "sale.point.sale", "process", flagged[:1])
     refused(finance, "sale.point", "write", points, {"host_fee_rate": "0"})
+
+
+# relief_report: the accountant's reports are their subtree's
+
+def test_report_accountant_subtree(clients):
+    """The accountant reads the progress, the monthly totals and the
+    targets of their union and the unions below it only, and changes
+    nothing; the off-platform purchases of other unions are hidden"""
+    admin, accountant = clients["admin"], clients["accountant"]
+    union = admin.read("res.user", [accountant.user_id],
+        ["relief_union"])[0]["relief_union"]
+    bounds, = admin.read("party.party", [union],
+        ["union_left", "union_right"])
+    subtree = set(admin.search("party.party", [
+                ("union_left", ">=", bounds["union_left"]),
+                ("union_right", "<=", bounds["union_right"])]))
+    for model in ["relief.report.progress", "relief.report.spending",
+            "relief.report.target"]:
+        ids = accountant.search(model, [])
+        assert ids, model  # control: the accountant sees their subtree's
+        rows = accountant.read(model, ids, ["union"])
+        assert {r["union"] for r in rows} <= subtree, model
+        others = admin.search(model,
+            [("union", "not in", sorted(subtree))], limit=1)
+        assert others, model
+        refused(accountant.read, model, others, ["union"])
+    refused(accountant, "relief.report.target", "create",
+        [{"year": 2020, "amount": "1"}])
+    purchases = admin.search("relief.report.offplatform", [])
+    assert purchases
+    assert accountant.search("relief.report.offplatform", []) == []
+    refused(accountant, "relief.report.offplatform", "write", purchases,
+        {"amount": "1"})

@@ -18,7 +18,8 @@ import pytest
 
 from dbtools import activate
 
-MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall', 'relief_counter']
+MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall', 'relief_counter',
+    'relief_report']
 DATABASE = 'relief_access_models'
 
 # Models every user may change, and why that is safe.
@@ -64,6 +65,8 @@ ROLES = {
             'relief.product.certification': 'wcd',
             'relief.catalogue.entry': 'wcd',
             'relief.union.plan': 'wcd',
+            'relief.report.target': 'wcd',
+            'relief.report.offplatform': 'wcd',
             'relief.trace.recall': 'wcd',
             'relief.trace.recall.line': _FOLLOW,
             'relief.mall.delivery': _FOLLOW,

@@ -1,0 +1,173 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Where the money went: relief purchases and sales by supplier and county
+of origin, with the poor people the suppliers lift."""
+import datetime as dt
+
+from sql import Cast, Literal, Null
+from sql.aggregate import Count, Max, Min, Sum
+from sql.conditionals import Case, Coalesce
+
+from trytond import backend
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.relief_certification.certification import HOLDING
+from trytond.modules.relief_union.sale import SPENDING
+from trytond.pool import Pool
+
+from .progress import _year
+
+PURCHASED = ['confirmed', 'processing', 'done']
+
+
+class Origin(ModelSQL, ModelView):
+    "Relief Spending by Origin"
+    __name__ = 'relief.report.origin'
+
+    year = fields.Integer("Year")
+    supplier = fields.Many2One('party.party', "Supplier")
+    county = fields.Many2One('country.subdivision', "County")
+    city = fields.Many2One('country.subdivision', "City")
+    purchases = fields.Numeric(
+        "Purchases (CNY)", digits=(16, 2),
+        help="What the platform bought of relief products from the supplier "
+        "in the year (confirmed purchases): the income reaching its "
+        "county.")
+    sales = fields.Numeric(
+        "Sales (CNY)", digits=(16, 2),
+        help="What unions and members bought of the supplier's certified "
+        "products in the year (counted sales; gift packs, whose products "
+        "come from several suppliers, are left out).")
+    items = fields.Numeric(
+        "Items Sold", digits=(16, 2),
+        help="The quantity of the supplier's products sold in the year.")
+    products = fields.Integer(
+        "Products", help="The supplier's products sold in the year.")
+    enterprises = fields.Integer(
+        "Enterprises", help="1 per supplier, to count them in sums.")
+    poor_people = fields.Integer(
+        "Poor People Lifted",
+        help="带贫人数: the poor people the supplier's certificate says it "
+        "lifts out of poverty, counted once per supplier and year however "
+        "much it sells (the highest figure of its certificates in force in "
+        "the year); a county's is the sum over its suppliers.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('city', 'ASC NULLS FIRST'), ('county', 'ASC NULLS FIRST'),
+            ('supplier', 'ASC'), ('id', 'ASC')]
+
+    @staticmethod
+    def _number(column):
+        if backend.name == 'sqlite':
+            # A decimal is stored as text
+            return Cast(column, 'REAL')
+        return column
+
+    @classmethod
+    def certificates_query(cls, year):
+        """Return each supplier's county and poor people lifted among its
+        certificates in force during year"""
+        Certification = Pool().get('relief.supplier.certification')
+        cert = Certification.__table__()
+        return cert.select(
+            cert.supplier.as_('supplier'),
+            Max(cert.county).as_('county'),
+            Max(cert.poor_people).as_('poor_people'),
+            where=cert.state.in_(HOLDING)
+            & (cert.valid_from <= dt.date(year, 12, 31))
+            & (cert.valid_to >= dt.date(year, 1, 1)),
+            group_by=[cert.supplier])
+
+    @classmethod
+    def sales_query(cls, year):
+        "Return the counted sales of each supplier's products in year"
+        pool = Pool()
+        sale = pool.get('sale.sale').__table__()
+        line = pool.get('sale.line').__table__()
+        product = pool.get('product.product').__table__()
+        certification = pool.get('relief.product.certification').__table__()
+        # One supplier per product: the first that certified it
+        suppliers = certification.select(
+            certification.template.as_('template'),
+            Min(certification.supplier).as_('supplier'),
+            where=certification.state == 'certified',
+            group_by=[certification.template])
+        ratio = Case((line.quantity != 0, Cast(
+                    Coalesce(line.actual_quantity, line.quantity)
+                    / line.quantity, 'NUMERIC')), else_=0)
+        quantity = Coalesce(line.actual_quantity, line.quantity)
+        return (line
+            .join(sale, condition=line.sale == sale.id)
+            .join(product, condition=line.product == product.id)
+            .join(suppliers, condition=suppliers.template == product.template)
+            .select(
+                suppliers.supplier.as_('supplier'),
+                Sum(cls._number(line.relief_amount) * ratio).as_('sales'),
+                Sum(quantity).as_('items'),
+                Count(line.product, distinct=True).as_('products'),
+                where=sale.state.in_(SPENDING)
+                & (sale.sale_date >= dt.date(year, 1, 1))
+                & (sale.sale_date <= dt.date(year, 12, 31))
+                & (line.relief_amount != Null),
+                group_by=[suppliers.supplier]))
+
+    @classmethod
+    def purchases_query(cls, year):
+        "Return what was bought of relief products from each supplier"
+        pool = Pool()
+        purchase = pool.get('purchase.purchase').__table__()
+        line = pool.get('purchase.line').__table__()
+        product = pool.get('product.product').__table__()
+        template = pool.get('product.template').__table__()
+        return (line
+            .join(purchase, condition=line.purchase == purchase.id)
+            .join(product, condition=line.product == product.id)
+            .join(template, condition=product.template == template.id)
+            .select(
+                purchase.party.as_('supplier'),
+                Sum(cls._number(line.unit_price) * Cast(
+                        line.quantity, 'NUMERIC')).as_('purchases'),
+                where=purchase.state.in_(PURCHASED)
+                & (template.relief == Literal(True))
+                & (purchase.purchase_date >= dt.date(year, 1, 1))
+                & (purchase.purchase_date <= dt.date(year, 12, 31)),
+                group_by=[purchase.party]))
+
+    @classmethod
+    def table_query(cls):
+        area = Pool().get('country.subdivision').__table__()
+        year = _year()
+        certificates = cls.certificates_query(year)
+        sales = cls.sales_query(year)
+        purchases = cls.purchases_query(year)
+        from_ = (certificates
+            .join(sales, 'LEFT', condition=sales.supplier
+                == certificates.supplier)
+            .join(purchases, 'LEFT', condition=purchases.supplier
+                == certificates.supplier)
+            .join(area, 'LEFT', condition=area.id == certificates.county))
+        return from_.select(
+            certificates.supplier.as_('id'),
+            Literal(year).as_('year'),
+            certificates.supplier.as_('supplier'),
+            certificates.county.as_('county'),
+            area.parent.as_('city'),
+            Coalesce(purchases.purchases, 0).as_('purchases'),
+            Coalesce(sales.sales, 0).as_('sales'),
+            Coalesce(sales.items, 0).as_('items'),
+            Coalesce(sales.products, 0).as_('products'),
+            Literal(1).as_('enterprises'),
+            certificates.poor_people.as_('poor_people'))
+
+
+class OriginContext(ModelView):
+    "Relief Spending by Origin Context"
+    __name__ = 'relief.report.origin.context'
+
+    year = fields.Integer("Year", required=True)
+
+    @classmethod
+    def default_year(cls):
+        return Pool().get('ir.date').today().year
