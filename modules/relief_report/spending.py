@@ -206,8 +206,9 @@ class SpendingCounter(metaclass=PoolMeta):
     @classmethod
     def counter_query(cls, where=None):
         """Return the rows of the counters' and cabinets' sales to members
-        (done or posted) that match where(sale): what the member paid for
-        relief products, counted for the member's union"""
+        (done or posted) that match where(sale): the relief products at
+        the member's price without taxes (as the union orders' amounts),
+        counted for the member's union"""
         pool = Pool()
         sale = pool.get('sale.point.sale').__table__()
         line = pool.get('sale.point.sale.line').__table__()
@@ -230,7 +231,7 @@ class SpendingCounter(metaclass=PoolMeta):
                 Extract('MONTH', sale.date).as_('month'),
                 Literal('counter').as_('channel'),
                 Round(Cast(line.quantity, 'NUMERIC')
-                    * line.unit_gross_price, 2).as_('amount'),
+                    * line.unit_list_price, 2).as_('amount'),
                 where=condition))
 
     @classmethod
