@@ -18,7 +18,8 @@ import pytest
 
 from dbtools import activate
 
-MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall', 'relief_counter']
+MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall', 'relief_counter',
+    'relief_bidding']
 DATABASE = 'relief_access_models'
 
 # Models every user may change, and why that is safe.
