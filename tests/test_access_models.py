@@ -96,6 +96,15 @@ ROLES = {
     # subsidies follow them as far as model access goes; relief_subsidy
     # refuses any user's change)
     'counter channel': (['relief_counter.group_counter_channel'], {}),
+    # Bidding rounds, their invitations and bids (the workflow refuses a
+    # bid outside the round's window; the seal holds for every user)
+    'bidding': (['relief.group_relief', 'relief_bidding.group_bidding',
+            'purchase.group_purchase'], {
+            'relief.bidding.round': 'wcd',
+            'relief.bidding.round.line': _FOLLOW,
+            'relief.bidding.invitation': _FOLLOW,
+            'relief.bidding.bid': _FOLLOW,
+            }),
     # Their union's orders (sale.sale, a record rule; the workflow and the
     # buttons refuse the rest) and the delivery lists that follow them (the
     # subsidy lines follow too; relief_subsidy refuses any user's change)
