@@ -331,6 +331,20 @@ class Round(Workflow, ModelSQL, ModelView):
                         round=round_.rec_name))
 
     @classmethod
+    def check_modification(cls, mode, rounds, values=None, external=False):
+        super().check_modification(
+            mode, rounds, values=values, external=external)
+        # The terms are fixed once the invitations are sent: the buttons
+        # change the rest, the lists follow their own rules.
+        if external and mode in {'write', 'delete'}:
+            fields = set(values or {}) - {'invitations', 'bids'}
+            for round_ in rounds:
+                if round_.state != 'draft' and (mode == 'delete' or fields):
+                    raise RoundError(gettext(
+                            'relief_bidding.msg_round_modify',
+                            round=round_.rec_name))
+
+    @classmethod
     def copy(cls, rounds, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('bids')
