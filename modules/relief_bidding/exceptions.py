@@ -22,3 +22,8 @@ class BidSealedError(AccessError):
 class RoundError(UserError):
     "A step of the round's workflow taken too early or by the wrong user"
     pass
+
+
+class QualityDelistError(UserError):
+    "A failed receipt's product that cannot be delisted"
+    pass
