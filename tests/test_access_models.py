@@ -44,6 +44,10 @@ OPEN = {
         "the type (ir.sequence.type-res.group, administrators only) change "
         "a sequence; numbers are taken without access checks",
     'ir.sequence.strict': "same as ir.sequence",
+    'quality.inspection': "quality lets every user write an inspection "
+        "(whoever runs a controlled operation fills in its pending "
+        "inspection; creating is the quality group's); relief_bidding "
+        "refuses any change of a processed one (check_modification)",
     'company.company.logo.cache': "resized logos, written when any user "
         "prints a document; holds no data of its own",
     }

@@ -4,9 +4,6 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Null
-from sql.conditionals import Case
-
 from trytond.i18n import gettext
 from trytond.model import (
     ModelSingleton, ModelSQL, ModelView, Unique, Workflow, fields)

@@ -27,3 +27,8 @@ class RoundError(UserError):
 class QualityDelistError(UserError):
     "A failed receipt's product that cannot be delisted"
     pass
+
+
+class InspectionProcessedError(AccessError):
+    "A processed inspection changed"
+    pass

@@ -7,11 +7,26 @@ from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 
-from .exceptions import QualityDelistError
+from .exceptions import InspectionProcessedError, QualityDelistError
 
 
 class Inspection(metaclass=PoolMeta):
     __name__ = 'quality.inspection'
+
+    @classmethod
+    def check_modification(
+            cls, mode, inspections, values=None, external=False):
+        super().check_modification(
+            mode, inspections, values=values, external=external)
+        # quality lets every user write inspections (whoever runs the
+        # controlled operation fills in the pending one): a processed
+        # result is the lots' and the supplier's record, kept as it is.
+        if external and mode == 'write':
+            for inspection in inspections:
+                if inspection.state != 'pending':
+                    raise InspectionProcessedError(gettext(
+                            'relief_bidding.msg_inspection_processed',
+                            inspection=inspection.rec_name))
 
     @classmethod
     def pass_(cls, inspections):

@@ -9,8 +9,14 @@ certified today with a certified, listed product among the round's two
 enters their sealed bids; the round closes a few seconds later (in life:
 days), its two committee members (logins bid_officer and bid_inspector,
 their passwords in the credentials) open it, and the back office awards
-it: a running blanket agreement for each product's best bid.  Prices and
-capacities are invented."""
+it: a running blanket agreement for each product's best bid.
+
+Quality at receipt: the boxes of the round's first product are sampled
+when a supplier's delivery is received (pesticide residue at most 0.5
+mg/kg); the delivery of lot ZJ-FAIL-01 failed (0.9): the lot is blocked,
+its alert is open and proposes the product's delisting (left to the back
+office: Delist and Recall).  Prices, capacities and figures are
+invented."""
 import datetime as dt
 import random
 import secrets
@@ -34,6 +40,7 @@ def load(config, passwords):
     today = Date._proxy.today(config.context)
     committee = create_committee(config, passwords)
     grant_back_office(config)
+    create_control(config)
     with as_user(config, 'backoffice'):
         round_ = create_round(config, rng, committee, today)
         time.sleep(max(0, (round_.closing - dt.datetime.now())
@@ -47,7 +54,9 @@ def load(config, passwords):
             Round(round_.id).click('open_')
     with as_user(config, 'backoffice'):
         Round = Model.get('relief.bidding.round', config=config)
-        Round(round_.id).click('award')
+        round_ = Round(round_.id)
+        round_.click('award')
+        failed_receipt(config, round_, today)
 
 
 def create_committee(config, passwords):
@@ -79,7 +88,8 @@ def grant_back_office(config):
     Group = Model.get('res.group', config=config)
     user, = User.find([('login', '=', 'backoffice')])
     for xml_id in ['relief_bidding.group_bidding',
-            'purchase_blanket_agreement.group_purchase_blanket_agreement']:
+            'purchase_blanket_agreement.group_purchase_blanket_agreement',
+            'quality.group_quality']:
         group = Group(_ref(config, xml_id))
         if group not in user.groups:
             user.groups.append(group)
@@ -146,3 +156,49 @@ def create_round(config, rng, committee, today):
             bids.append(bid)
     Bid.save(bids)
     return round_
+
+
+def create_control(config):
+    "Sampling of every relief product at a supplier delivery's receipt"
+    Control = Model.get('quality.control', config=config)
+    control = Control(name="帮扶产品到货抽检")
+    control.operations = ['stock.shipment.in:receive']
+    point = control.points.new()
+    point.string = "农药残留 (mg/kg)"
+    point.name = 'residue'
+    point.type_ = 'float'
+    point.tolerance_upper = 0.5
+    control.save()
+
+
+def failed_receipt(config, round_, today):
+    """A delivery of the round's first product, by its winner, fails its
+    inspection at receipt"""
+    Lot = Model.get('stock.lot', config=config)
+    Move = Model.get('stock.move', config=config)
+    Purchase = Model.get('purchase.purchase', config=config)
+    ShipmentIn = Model.get('stock.shipment.in', config=config)
+    bid = [b for b in round_.bids if b.awarded][0]
+    product = bid.line.product
+    lot = Lot(number='ZJ-FAIL-01', product=product)
+    lot.relief_supplier = bid.supplier
+    lot.production_date = today - dt.timedelta(days=5)
+    lot.save()
+    PaymentTerm = Model.get('account.invoice.payment_term', config=config)
+    purchase = Purchase(party=bid.supplier)
+    purchase.payment_term, = PaymentTerm.find([], limit=1)
+    line = purchase.lines.new()
+    line.product = product
+    line.quantity = 50
+    line.unit_price = bid.price
+    purchase.click('quote')
+    purchase.click('confirm')
+    shipment = ShipmentIn(supplier=bid.supplier)
+    for move in purchase.moves:
+        incoming = Move(move.id)
+        incoming.lot = lot
+        shipment.incoming_moves.append(incoming)
+    shipment.save()
+    inspect = shipment.click('receive')
+    inspect.form.points = {'residue': 0.9}
+    inspect.execute('save')
