@@ -3,9 +3,10 @@
 """Demo data of relief_bidding: the round of 2026 中秋大礼包, closed, opened
 by its committee and awarded.
 
-The back office (given the bidding group) invites every supplier
-certified today with a certified, listed product among the round's two
-(the listed relief products that the most suppliers may bid for) and
+The back office (given the bidding group) certifies the round's two
+products (listed relief products) for two more certified suppliers each,
+invites every supplier certified today with a certified, listed product
+among them and
 enters their sealed bids; the round closes a few seconds later (in life:
 days), its two committee members (logins bid_officer and bid_inspector,
 their passwords in the credentials) open it, and the back office awards
@@ -72,8 +73,8 @@ def create_committee(config, passwords):
         password = secrets.token_urlsafe(9)
         user = User(login=login, name=name, password=password)
         user.language = zh_cn
-        user.companies.append(company)
-        user.company = company
+        user.companies.append(Company(company.id))
+        user.company = Company(company.id)
         for xml_id in ['relief.group_relief', 'relief_bidding.group_bidding']:
             user.groups.append(Group(_ref(config, xml_id)))
         user.save()
@@ -118,6 +119,34 @@ def _bidders(config, today):
     return bidders
 
 
+def add_bidders(config, rng, bidders, templates, today):
+    """The round's products are certified for two more certified suppliers
+    each (in the demo each product has a single supplier): a competition"""
+    SupplierCertification = Model.get(
+        'relief.supplier.certification', config=config)
+    ProductCertification = Model.get(
+        'relief.product.certification', config=config)
+    certifications = SupplierCertification.find([
+            ('state', '=', 'certified'),
+            ('valid_from', '<=', today), ('valid_to', '>=', today),
+            ], order=[('id', 'ASC')])
+    added = []
+    for i, template in enumerate(templates):
+        others = [c for c in certifications
+            if c.supplier.id not in bidders[template]]
+        for certification in rng.sample(others, 2):
+            added.append(ProductCertification(
+                    template=template,
+                    supplier=certification.supplier,
+                    supplier_certification=certification,
+                    catalogue_number='CNFP-BID-%d%02d' % (i, len(added)),
+                    valid_from=certification.valid_from,
+                    valid_to=certification.valid_to))
+            bidders[template].add(certification.supplier.id)
+    ProductCertification.save(added)
+    ProductCertification.click(added, 'certify')
+
+
 def create_round(config, rng, committee, today):
     Round = Model.get('relief.bidding.round', config=config)
     Bid = Model.get('relief.bidding.bid', config=config)
@@ -125,6 +154,7 @@ def create_round(config, rng, committee, today):
     Party = Model.get('party.party', config=config)
     bidders = _bidders(config, today)
     templates = sorted(bidders, key=lambda t: (-len(bidders[t]), t))[:2]
+    add_bidders(config, rng, bidders, templates, today)
     now = dt.datetime.now().replace(microsecond=0)
     round_ = Round(name=CAMPAIGN)
     round_.delivery_from = today + dt.timedelta(days=7)
