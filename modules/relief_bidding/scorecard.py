@@ -41,7 +41,7 @@ class Scorecard(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('supplier', 'ASC')]
+        cls._order = [('supplier', 'ASC'), ('id', 'ASC')]
 
     @staticmethod
     def _period():
