@@ -4,12 +4,16 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from sql import Column
+from sql.conditionals import Case
+
 from trytond.i18n import gettext
 from trytond.model import (
     ModelSingleton, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import BidError, BidSealedError, InvitationError, RoundError
@@ -700,7 +704,7 @@ class Bid(ModelSQL, ModelView):
         by_line = defaultdict(list)
         for bid in bids:
             by_line[bid.line].append(bid)
-        to_write = []
+        scores = {}
         for line, line_bids in by_line.items():
             low = min(b.price for b in line_bids)
             most = max(poor_people.get(b.supplier.id, 0) for b in line_bids)
@@ -710,9 +714,25 @@ class Bid(ModelSQL, ModelView):
                     poor_people.get(bid.supplier.id, 0),
                     incidents.get(bid.supplier.id, 0))
                 parts['score'] = sum(parts.values())
-                to_write.extend(([bid], parts))
-        if to_write:
-            cls.write(*to_write)
+                scores[bid.id] = parts
+        cls._write_scores(scores)
+
+    @classmethod
+    def _write_scores(cls, scores):
+        """Write {bid id: {field: points}}: an UPDATE per 500 bids, each
+        column a CASE on the id (written once, at the opening: no user's
+        change to check, validate or record)"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        names = ['score_price', 'score_poor_people', 'score_quality',
+            'score_capacity', 'score']
+        for sub in grouped_slice(sorted(scores), 500):
+            sub = list(sub)
+            cursor.execute(*table.update(
+                    [Column(table, n) for n in names],
+                    [Case(*((table.id == i, scores[i][n]) for i in sub))
+                        for n in names],
+                    where=table.id.in_(sub)))
 
     def _score_parts(self, config, line, low, most, poor_people, incidents):
         cent = Decimal('0.01')
