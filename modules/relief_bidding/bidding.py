@@ -4,8 +4,8 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Column
-from sql.conditionals import Case
+from sql import Column, Values
+from sql.aggregate import Count
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -693,95 +693,104 @@ class Bid(ModelSQL, ModelView):
     @classmethod
     def compute_scores(cls, rounds):
         """Score the bids of rounds: each part is its weight times the
-        bid's figure relative to the best of its product"""
+        bid's figure relative to the best of its product (the figures read
+        in one query, the scores written by _write_scores)"""
         pool = Pool()
         Config = pool.get('relief.bidding.configuration')
         config = Config(1)
-        bids = cls.search([('round', 'in', [r.id for r in rounds])],
-            order=[])
-        poor_people = cls._poor_people({b.supplier for b in bids})
-        incidents = cls._quality_incidents({b.supplier for b in bids})
+        cursor = Transaction().connection.cursor()
         by_line = defaultdict(list)
-        for bid in bids:
-            by_line[bid.line].append(bid)
+        for sub in grouped_slice([r.id for r in rounds], 1000):
+            cursor.execute(*cls._figures_query(list(sub)))
+            for row in cursor:
+                by_line[row[1]].append(row)
         scores = {}
-        for line, line_bids in by_line.items():
-            low = min(b.price for b in line_bids)
-            most = max(poor_people.get(b.supplier.id, 0) for b in line_bids)
-            for bid in line_bids:
-                parts = bid._score_parts(
-                    config, line, low, most,
-                    poor_people.get(bid.supplier.id, 0),
-                    incidents.get(bid.supplier.id, 0))
+        for rows in by_line.values():
+            low = min(cls._decimal(r[2]) for r in rows)
+            most = max(r[5] or 0 for r in rows)
+            for id_, _, price, capacity, quantity, poor, incidents in rows:
+                parts = cls._score_parts(config, cls._decimal(price),
+                    capacity, quantity, low, most, poor or 0, incidents)
                 parts['score'] = sum(parts.values())
-                scores[bid.id] = parts
+                scores[id_] = parts
         cls._write_scores(scores)
+
+    @staticmethod
+    def _decimal(value):
+        # SQLite may return a Numeric as a float
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+
+    @classmethod
+    def _figures_query(cls, round_ids):
+        """Per bid of the rounds: id, line, price, capacity, the line's
+        quantity, the supplier's 带贫人数 (certificate in force today, the
+        one find_valid keeps) and its quality incidents (products delisted
+        for quality or food safety in the last three years)"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Line = pool.get('relief.bidding.round.line')
+        Certification = pool.get('relief.supplier.certification')
+        Entry = pool.get('relief.catalogue.entry')
+        ProductCertification = pool.get('relief.product.certification')
+        bid = cls.__table__()
+        line = Line.__table__()
+        certification = Certification.__table__()
+        entry = Entry.__table__()
+        product = ProductCertification.__table__()
+        today = Date.today()
+        since = today - dt.timedelta(days=3 * 365)
+        poor_people = certification.select(certification.poor_people,
+            where=(certification.supplier == bid.supplier)
+            & (certification.state == 'certified')
+            & (certification.valid_from <= today)
+            & (certification.valid_to >= today),
+            order_by=[certification.valid_from.asc, certification.id.asc],
+            limit=1)
+        delisted = entry.select(entry.template,
+            where=(entry.state == 'delisted')
+            & entry.delist_reason.in_(QUALITY_REASONS)
+            & (entry.delisted >= since))
+        incidents = product.select(Count(product.template, distinct=True),
+            where=(product.supplier == bid.supplier)
+            & product.template.in_(delisted))
+        return bid.join(line, condition=bid.line == line.id).select(
+            bid.id, bid.line, bid.price, bid.capacity, line.quantity,
+            poor_people, incidents,
+            where=bid.round.in_(round_ids))
 
     @classmethod
     def _write_scores(cls, scores):
-        """Write {bid id: {field: points}}: an UPDATE per 500 bids, each
-        column a CASE on the id (written once, at the opening: no user's
-        change to check, validate or record)"""
+        """Write {bid id: {field: points}}: an UPDATE … FROM (VALUES …) per
+        500 bids (written once, at the opening: no user's change to check,
+        validate or record; a CASE on the id would test every id per row)"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         names = ['score_price', 'score_poor_people', 'score_quality',
             'score_capacity', 'score']
         for sub in grouped_slice(sorted(scores), 500):
-            sub = list(sub)
+            values = Values([[i] + [scores[i][n] for n in names]
+                    for i in sub])
             cursor.execute(*table.update(
                     [Column(table, n) for n in names],
-                    [Case(*((table.id == i, scores[i][n]) for i in sub))
-                        for n in names],
-                    where=table.id.in_(sub)))
+                    [Column(values, 'column%s' % (j + 2))
+                        for j in range(len(names))],
+                    from_=[values],
+                    where=table.id == values.column1))
 
-    def _score_parts(self, config, line, low, most, poor_people, incidents):
+    @staticmethod
+    def _score_parts(config, price, capacity, quantity, low, most,
+            poor_people, incidents):
         cent = Decimal('0.01')
 
         def points(weight, ratio):
             return (weight * Decimal(str(ratio))).quantize(cent)
         return {
             'score_price': points(config.weight_price,
-                float(low / self.price) if self.price else 0),
+                float(low / price) if price else 0),
             'score_poor_people': points(config.weight_poor_people,
                 poor_people / most if most else 0),
             'score_quality': points(config.weight_quality,
                 1 / (1 + incidents)),
             'score_capacity': points(config.weight_capacity,
-                min(self.capacity / line.quantity, 1)),
+                min(capacity / quantity, 1)),
             }
-
-    @classmethod
-    def _poor_people(cls, suppliers):
-        "带贫人数 of each supplier's certificate in force today"
-        pool = Pool()
-        Date = pool.get('ir.date')
-        Certification = pool.get('relief.supplier.certification')
-        certifications = Certification.find_valid(suppliers, Date.today())
-        return {s: c.poor_people for s, c in certifications.items()}
-
-    @classmethod
-    def _quality_incidents(cls, suppliers):
-        """Products of each supplier delisted for quality or food safety
-        in the last three years"""
-        pool = Pool()
-        Date = pool.get('ir.date')
-        Entry = pool.get('relief.catalogue.entry')
-        ProductCertification = pool.get('relief.product.certification')
-        since = Date.today() - dt.timedelta(days=3 * 365)
-        entries = Entry.search([
-                ('state', '=', 'delisted'),
-                ('delist_reason', 'in', QUALITY_REASONS),
-                ('delisted', '>=', since),
-                ])
-        templates = {e.template.id for e in entries}
-        if not templates:
-            return {}
-        certifications = ProductCertification.search([
-                ('supplier', 'in', [s.id for s in suppliers]),
-                ('template', 'in', list(templates)),
-                ])
-        incidents = defaultdict(set)
-        for certification in certifications:
-            incidents[certification.supplier.id].add(
-                certification.template.id)
-        return {s: len(t) for s, t in incidents.items()}

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sql import Cast, Literal
 from sql.aggregate import Count, Sum
-from sql.conditionals import Case, Coalesce
+from sql.conditionals import Case, Coalesce, NullIf
 from sql.operators import Concat
 
 from trytond.model import ModelSQL, ModelView, fields
@@ -24,13 +24,12 @@ class Scorecard(ModelSQL, ModelView):
         help="Supplier shipments received in the period.")
     on_time = fields.Integer("On Time", readonly=True,
         help="Receipts done on or before their planned date.")
-    on_time_rate = fields.Function(
-        fields.Float("On-Time Rate", digits=(16, 4)), 'get_rate')
+    on_time_rate = fields.Float(
+        "On-Time Rate", digits=(16, 4), readonly=True)
     inspections = fields.Integer("Inspections", readonly=True,
         help="Inspections of its shipments processed in the period.")
     inspections_passed = fields.Integer("Passed", readonly=True)
-    pass_rate = fields.Function(
-        fields.Float("Pass Rate", digits=(16, 4)), 'get_rate')
+    pass_rate = fields.Float("Pass Rate", digits=(16, 4), readonly=True)
     returns = fields.Integer("Returns", readonly=True,
         help="Returns to the supplier done in the period.")
     recalls = fields.Integer("Recalls", readonly=True,
@@ -72,6 +71,8 @@ class Scorecard(ModelSQL, ModelView):
         for sub in [receipts, inspections, returns, recalls, bids]:
             query = query.join(sub, 'LEFT',
                 condition=sub.supplier == suppliers.supplier)
+        # The rates in the query, not per record: the list reads as one
+        # query reads it
         return query.select(
             suppliers.supplier.as_('id'),
             suppliers.supplier.as_('supplier'),
@@ -79,6 +80,10 @@ class Scorecard(ModelSQL, ModelView):
             Coalesce(receipts.on_time, 0).as_('on_time'),
             Coalesce(inspections.inspections, 0).as_('inspections'),
             Coalesce(inspections.passed, 0).as_('inspections_passed'),
+            cls._rate(receipts.on_time, receipts.receipts).as_(
+                'on_time_rate'),
+            cls._rate(inspections.passed, inspections.inspections).as_(
+                'pass_rate'),
             Coalesce(returns.returns, 0).as_('returns'),
             Coalesce(recalls.recalls, 0).as_('recalls'),
             Coalesce(bids.bids_won, 0).as_('bids_won'),
@@ -155,12 +160,10 @@ class Scorecard(ModelSQL, ModelView):
             & (round_.closing >= first) & (round_.closing < last),
             group_by=[bid.supplier])
 
-    def get_rate(self, name):
-        part, whole = {
-            'on_time_rate': (self.on_time, self.receipts),
-            'pass_rate': (self.inspections_passed, self.inspections),
-            }[name]
-        return part / whole if whole else None
+    @staticmethod
+    def _rate(part, whole):
+        "part / whole, NULL without a whole (no receipt, no inspection)"
+        return Cast(part, 'FLOAT') / NullIf(whole, 0)
 
     def get_rec_name(self, name):
         return self.supplier.rec_name
