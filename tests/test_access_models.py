@@ -19,7 +19,7 @@ import pytest
 from dbtools import activate
 
 MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall', 'relief_counter',
-    'relief_report']
+    'relief_report', 'relief_bidding']
 DATABASE = 'relief_access_models'
 
 # Models every user may change, and why that is safe.
@@ -44,6 +44,10 @@ OPEN = {
         "the type (ir.sequence.type-res.group, administrators only) change "
         "a sequence; numbers are taken without access checks",
     'ir.sequence.strict': "same as ir.sequence",
+    'quality.inspection': "quality lets every user write an inspection "
+        "(whoever runs a controlled operation fills in its pending "
+        "inspection; creating is the quality group's); relief_bidding "
+        "refuses any change of a processed one (check_modification)",
     'company.company.logo.cache': "resized logos, written when any user "
         "prints a document; holds no data of its own",
     }
@@ -98,6 +102,15 @@ ROLES = {
     # subsidies follow them as far as model access goes; relief_subsidy
     # refuses any user's change)
     'counter channel': (['relief_counter.group_counter_channel'], {}),
+    # Bidding rounds, their invitations and bids (the workflow refuses a
+    # bid outside the round's window; the seal holds for every user)
+    'bidding': (['relief.group_relief', 'relief_bidding.group_bidding',
+            'purchase.group_purchase'], {
+            'relief.bidding.round': 'wcd',
+            'relief.bidding.round.line': _FOLLOW,
+            'relief.bidding.invitation': _FOLLOW,
+            'relief.bidding.bid': _FOLLOW,
+            }),
     # Their union's orders (sale.sale, a record rule; the workflow and the
     # buttons refuse the rest) and the delivery lists that follow them (the
     # subsidy lines follow too; relief_subsidy refuses any user's change)

@@ -38,7 +38,7 @@ DATABASE = 'relief_translations'
 LANG = 'zh_CN'
 # With their dependencies, every relief module (checked by the fixture)
 MODULES = ['relief_subsidy', 'relief_trace', 'relief_mall',
-    'relief_counter', 'relief_report']
+    'relief_counter', 'relief_report', 'relief_bidding']
 
 # Translations Tryton never shows, and why (by kind, see _excluded).
 EXCLUDED = {

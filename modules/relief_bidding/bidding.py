@@ -1,0 +1,796 @@
+# This file is part of relief-erp.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from sql import Column, Values
+from sql.aggregate import Count
+
+from trytond.i18n import gettext
+from trytond.model import (
+    ModelSingleton, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.modules.product import price_digits
+from trytond.pool import Pool
+from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+
+from .exceptions import BidError, BidSealedError, InvitationError, RoundError
+
+# Rounds whose bids are unsealed
+OPENED = ['opened', 'awarded']
+# The bid's figures nobody reads before its round is opened
+SEALED = ['price', 'quantity', 'delivery_date', 'capacity', 'score',
+    'score_price', 'score_poor_people', 'score_quality', 'score_capacity']
+# Delisting reasons that count against a supplier's quality record
+QUALITY_REASONS = ['quality', 'food_safety']
+
+
+class Configuration(ModelSingleton, ModelSQL, ModelView):
+    "Bidding Configuration"
+    __name__ = 'relief.bidding.configuration'
+
+    weight_price = fields.Numeric(
+        "Price Weight", digits=(16, 2), required=True,
+        domain=[('weight_price', '>=', 0)],
+        help="Points of the lowest price; a dearer bid gets them in "
+        "proportion (lowest price / its price).")
+    weight_poor_people = fields.Numeric(
+        "Poor People Weight", digits=(16, 2), required=True,
+        domain=[('weight_poor_people', '>=', 0)],
+        help="Points of the bidder lifting the most poor people (带贫人数); "
+        "the others in proportion.")
+    weight_quality = fields.Numeric(
+        "Quality Weight", digits=(16, 2), required=True,
+        domain=[('weight_quality', '>=', 0)],
+        help="Points of a clean quality record; each product of the "
+        "supplier delisted for a quality or food-safety problem in the "
+        "last three years divides them (1 / (1 + n)).")
+    weight_capacity = fields.Numeric(
+        "Capacity Weight", digits=(16, 2), required=True,
+        domain=[('weight_capacity', '>=', 0)],
+        help="Points of a capacity covering the round's quantity; a "
+        "smaller capacity gets them in proportion.")
+
+    @classmethod
+    def default_weight_price(cls):
+        return Decimal(50)
+
+    @classmethod
+    def default_weight_poor_people(cls):
+        return Decimal(20)
+
+    @classmethod
+    def default_weight_quality(cls):
+        return Decimal(20)
+
+    @classmethod
+    def default_weight_capacity(cls):
+        return Decimal(10)
+
+
+class Round(Workflow, ModelSQL, ModelView):
+    "Bidding Round"
+    __name__ = 'relief.bidding.round'
+
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    name = fields.Char(
+        "Campaign", required=True, states=_states,
+        help="What the round buys for, e.g. 2026 中秋大礼包.")
+    lines = fields.One2Many(
+        'relief.bidding.round.line', 'round', "Products", states=_states)
+    delivery_from = fields.Date(
+        "Delivery From", required=True, states=_states,
+        domain=[If(Eval('delivery_to'),
+                ('delivery_from', '<=', Eval('delivery_to')), ())])
+    delivery_to = fields.Date(
+        "Delivery To", required=True, states=_states,
+        domain=[If(Eval('delivery_from'),
+                ('delivery_to', '>=', Eval('delivery_from')), ())])
+    closing = fields.DateTime(
+        "Closing", required=True, states=_states,
+        help="No bid is taken or changed after this time.")
+    opening = fields.DateTime(
+        "Opening", required=True, states=_states,
+        domain=[If(Eval('closing'), ('opening', '>=', Eval('closing')), ())],
+        help="The bids are read from this time, once both members of the "
+        "committee have opened the round.")
+    committee_first = fields.Many2One(
+        'res.user', "Committee Member", required=True, states=_states)
+    committee_second = fields.Many2One(
+        'res.user', "Second Committee Member", required=True,
+        states=_states,
+        domain=[('id', '!=', Eval('committee_first', -1))])
+    first_opened = fields.Boolean("Opened by Member", readonly=True)
+    second_opened = fields.Boolean("Opened by Second Member", readonly=True)
+    invitations = fields.One2Many(
+        'relief.bidding.invitation', 'round', "Invitations",
+        states={'readonly': ~Eval('state').in_(['draft', 'invited'])})
+    bids = fields.One2Many(
+        'relief.bidding.bid', 'round', "Bids",
+        states={'readonly': Eval('state') != 'invited'})
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('invited', "Invited"),
+            ('closed', "Closed"),
+            ('opened', "Opened"),
+            ('awarded', "Awarded"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('closing', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'invited'),
+            ('invited', 'closed'),
+            ('closed', 'opened'),
+            ('opened', 'awarded'),
+            ('draft', 'cancelled'),
+            ('invited', 'cancelled'),
+            ('closed', 'cancelled'),
+            }
+        cls._buttons.update({
+                'invite': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-forward',
+                    'depends': ['state'],
+                    },
+                'close': {
+                    'invisible': Eval('state') != 'invited',
+                    'icon': 'tryton-forward',
+                    'depends': ['state'],
+                    },
+                'open_': {
+                    'invisible': Eval('state') != 'closed',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'award': {
+                    'invisible': Eval('state') != 'opened',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(
+                        ['draft', 'invited', 'closed']),
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_first_opened(cls):
+        return False
+
+    @classmethod
+    def default_second_opened(cls):
+        return False
+
+    @staticmethod
+    def _now():
+        return dt.datetime.now()
+
+    @classmethod
+    def _format(cls, value):
+        return Pool().get('ir.lang').get().strftime(value, '%Y-%m-%d %H:%M:%S')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('invited')
+    def invite(cls, rounds):
+        Invitation = Pool().get('relief.bidding.invitation')
+        for round_ in rounds:
+            if not round_.lines or not round_.invitations:
+                raise RoundError(gettext(
+                        'relief_bidding.msg_round_invite_empty',
+                        round=round_.rec_name))
+        Invitation.check_suppliers(
+            [i for r in rounds for i in r.invitations])
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('closed')
+    def close(cls, rounds):
+        now = cls._now()
+        for round_ in rounds:
+            if now < round_.closing:
+                raise RoundError(gettext(
+                        'relief_bidding.msg_round_close_early',
+                        round=round_.rec_name,
+                        closing=cls._format(round_.closing)))
+
+    @classmethod
+    @ModelView.button
+    def open_(cls, rounds):
+        "Each member of the committee opens; the second one unseals"
+        user = Transaction().user
+        now = cls._now()
+        for round_ in rounds:
+            if round_.state != 'closed':
+                continue
+            if now < round_.opening:
+                raise RoundError(gettext(
+                        'relief_bidding.msg_round_open_early',
+                        round=round_.rec_name,
+                        opening=cls._format(round_.opening)))
+            if user == round_.committee_first.id:
+                round_.first_opened = True
+            elif user == round_.committee_second.id:
+                round_.second_opened = True
+            else:
+                raise RoundError(gettext(
+                        'relief_bidding.msg_round_open_committee',
+                        round=round_.rec_name))
+        cls.save(rounds)
+        ready = [r for r in rounds
+            if r.state == 'closed' and r.first_opened and r.second_opened]
+        cls.unseal(ready)
+        # Once opened: the bids read unsealed
+        Pool().get('relief.bidding.bid').compute_scores(ready)
+
+    @classmethod
+    @Workflow.transition('opened')
+    def unseal(cls, rounds):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('awarded')
+    def award(cls, rounds):
+        "Award each product to its best bid: a blanket agreement a supplier"
+        pool = Pool()
+        Bid = pool.get('relief.bidding.bid')
+        Agreement = pool.get('purchase.blanket_agreement')
+        winners = [b for r in rounds for b in r.best_bids()]
+        groups = list(cls._group_winners(winners))
+        agreements = [r.get_agreement(s, bids) for r, s, bids in groups]
+        Agreement.save(agreements)
+        Agreement.run(agreements)
+        to_write = []
+        for agreement, (_, _, bids) in zip(agreements, groups):
+            for line, bid in zip(agreement.lines, bids):
+                to_write.extend(([bid], {
+                            'awarded': True,
+                            'agreement_line': line.id,
+                            }))
+        if to_write:
+            Bid.write(*to_write)
+
+    @staticmethod
+    def _group_winners(winners):
+        groups = defaultdict(list)
+        for bid in winners:
+            groups[bid.round, bid.supplier].append(bid)
+        for (round_, supplier), bids in sorted(
+                groups.items(), key=lambda i: (i[0][0].id, i[0][1].id)):
+            yield round_, supplier, bids
+
+    def best_bids(self):
+        "The best bid of each product: highest score, then lowest price"
+        best = {}
+        for bid in self.bids:
+            key = (-bid.score, bid.price, bid.delivery_date, bid.id)
+            if bid.line not in best or key < best[bid.line][0]:
+                best[bid.line] = (key, bid)
+        return [b for _, b in best.values()]
+
+    def get_agreement(self, supplier, bids):
+        pool = Pool()
+        Agreement = pool.get('purchase.blanket_agreement')
+        Line = pool.get('purchase.blanket_agreement.line')
+        agreement = Agreement(
+            company=self.company, supplier=supplier,
+            description=self.name, reference=self.rec_name,
+            from_date=self.delivery_from, to_date=self.delivery_to)
+        agreement.on_change_supplier()
+        lines = []
+        for bid in bids:
+            line = Line(
+                product=bid.line.product, unit=bid.line.unit,
+                quantity=min(bid.quantity, bid.line.quantity),
+                unit_price=bid.price)
+            lines.append(line)
+        agreement.lines = lines
+        return agreement
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, rounds):
+        pass
+
+    @classmethod
+    def validate_fields(cls, rounds, field_names):
+        super().validate_fields(rounds, field_names)
+        cls.check_committee(rounds, field_names)
+
+    @classmethod
+    def check_committee(cls, rounds, field_names=None):
+        if field_names and not (
+                {'committee_first', 'committee_second'} & field_names):
+            return
+        for round_ in rounds:
+            if round_.committee_first == round_.committee_second:
+                raise RoundError(gettext(
+                        'relief_bidding.msg_round_committee_two',
+                        round=round_.rec_name))
+
+    @classmethod
+    def check_modification(cls, mode, rounds, values=None, external=False):
+        super().check_modification(
+            mode, rounds, values=values, external=external)
+        # The terms are fixed once the invitations are sent: the buttons
+        # change the rest, the lists follow their own rules.
+        if external and mode in {'write', 'delete'}:
+            fields = set(values or {}) - {'invitations', 'bids'}
+            for round_ in rounds:
+                if round_.state != 'draft' and (mode == 'delete' or fields):
+                    raise RoundError(gettext(
+                            'relief_bidding.msg_round_modify',
+                            round=round_.rec_name))
+
+    @classmethod
+    def copy(cls, rounds, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('bids')
+        default.setdefault('first_opened')
+        default.setdefault('second_opened')
+        return super().copy(rounds, default=default)
+
+
+class RoundLine(ModelSQL, ModelView):
+    "Bidding Round Product"
+    __name__ = 'relief.bidding.round.line'
+
+    round = fields.Many2One(
+        'relief.bidding.round', "Round", required=True, ondelete='CASCADE')
+    product = fields.Many2One(
+        'product.product', "Product", required=True, ondelete='RESTRICT',
+        domain=[('purchasable', '=', True), ('relief', '=', True)])
+    specification = fields.Char("Specification")
+    quantity = fields.Float("Quantity", digits='unit', required=True,
+        domain=[('quantity', '>', 0)])
+    unit = fields.Many2One(
+        'product.uom', "Unit", required=True, ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('round')
+
+    @fields.depends('product', 'unit')
+    def on_change_product(self):
+        if self.product and not self.unit:
+            self.unit = self.product.purchase_uom
+
+    def get_rec_name(self, name):
+        name = self.product.rec_name
+        if self.specification:
+            name += ' (%s)' % self.specification
+        return name
+
+
+class Invitation(ModelSQL, ModelView):
+    "Bidding Invitation"
+    __name__ = 'relief.bidding.invitation'
+
+    round = fields.Many2One(
+        'relief.bidding.round', "Round", required=True, ondelete='CASCADE')
+    supplier = fields.Many2One(
+        'party.party', "Supplier", required=True, ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('round')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('round_supplier_unique', Unique(t, t.round, t.supplier),
+                'relief_bidding.msg_invitation_unique'),
+            ]
+
+    def get_rec_name(self, name):
+        return self.supplier.rec_name
+
+    @classmethod
+    def check_suppliers(cls, invitations):
+        """Only a supplier certified today, with a product of the round
+        certified for it and listed, is invited"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        SupplierCertification = pool.get('relief.supplier.certification')
+        ProductCertification = pool.get('relief.product.certification')
+        Entry = pool.get('relief.catalogue.entry')
+        today = Date.today()
+        certified = SupplierCertification.find_valid(
+            [i.supplier for i in invitations], today)
+        templates = {l.product.template for i in invitations
+            for l in i.round.lines}
+        listed = Entry.listed_on(templates, today)
+        pairs = ProductCertification.find_valid(
+            [(t, i.supplier) for i in invitations for t in templates], today)
+        for invitation in invitations:
+            supplier = invitation.supplier
+            if supplier.id not in certified:
+                raise InvitationError(gettext(
+                        'relief_bidding.msg_invitation_not_certified',
+                        supplier=supplier.rec_name,
+                        round=invitation.round.rec_name))
+            if not any(l.product.template.id in listed
+                    and (l.product.template.id, supplier.id) in pairs
+                    for l in invitation.round.lines):
+                raise InvitationError(gettext(
+                        'relief_bidding.msg_invitation_no_product',
+                        supplier=supplier.rec_name,
+                        round=invitation.round.rec_name))
+
+    @classmethod
+    def validate(cls, invitations):
+        super().validate(invitations)
+        cls.check_suppliers(
+            [i for i in invitations if i.round.state == 'invited'])
+
+    @classmethod
+    def check_modification(cls, mode, invitations, values=None,
+            external=False):
+        super().check_modification(
+            mode, invitations, values=values, external=external)
+        if mode == 'delete':
+            for invitation in invitations:
+                if invitation.round.state != 'draft':
+                    raise RoundError(gettext(
+                            'relief_bidding.msg_invitation_delete',
+                            supplier=invitation.supplier.rec_name,
+                            round=invitation.round.rec_name))
+
+
+class Bid(ModelSQL, ModelView):
+    """Sealed Bid
+
+    Its figures (SEALED) read as empty before the round is opened, for
+    every user, the administrator and the system included: read() blanks
+    them, search() refuses a domain or an order on them while it could
+    reach such a bid, and search_domain() (the relational fields' path)
+    never matches those bids on them."""
+    __name__ = 'relief.bidding.bid'
+
+    _states = {'readonly': Eval('round_state') != 'invited'}
+
+    round = fields.Many2One(
+        'relief.bidding.round', "Round", required=True, ondelete='CASCADE',
+        states=_states)
+    round_state = fields.Function(
+        fields.Selection('get_round_states', "Round State"),
+        'on_change_with_round_state')
+    supplier = fields.Many2One(
+        'party.party', "Supplier", required=True, ondelete='RESTRICT',
+        states=_states)
+    line = fields.Many2One(
+        'relief.bidding.round.line', "Product", required=True,
+        ondelete='CASCADE', states=_states,
+        domain=[('round', '=', Eval('round', -1))])
+    price = fields.Numeric(
+        "Unit Price", digits=price_digits, states=_states)
+    quantity = fields.Float(
+        "Quantity", states=_states,
+        help="What the supplier offers of the round's quantity.")
+    delivery_date = fields.Date(
+        "Delivery Date", states=_states)
+    capacity = fields.Float(
+        "Capacity", states=_states,
+        help="What the supplier can deliver in the delivery window.")
+    score = fields.Numeric("Score", digits=(16, 2), readonly=True)
+    score_price = fields.Numeric("Price Points", digits=(16, 2),
+        readonly=True)
+    score_poor_people = fields.Numeric("Poor People Points", digits=(16, 2),
+        readonly=True)
+    score_quality = fields.Numeric("Quality Points", digits=(16, 2),
+        readonly=True)
+    score_capacity = fields.Numeric("Capacity Points", digits=(16, 2),
+        readonly=True)
+    awarded = fields.Boolean("Awarded", readonly=True)
+    agreement_line = fields.Many2One(
+        'purchase.blanket_agreement.line', "Blanket Agreement Line",
+        readonly=True, ondelete='RESTRICT')
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('round')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('supplier_line_unique', Unique(t, t.supplier, t.line),
+                'relief_bidding.msg_bid_unique'),
+            ]
+        cls._order = [('round', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def default_awarded(cls):
+        return False
+
+    @classmethod
+    def get_round_states(cls):
+        return Pool().get('relief.bidding.round').fields_get(
+            ['state'])['state']['selection']
+
+    @fields.depends('round', '_parent_round.state')
+    def on_change_with_round_state(self, name=None):
+        return self.round.state if self.round else None
+
+    def get_rec_name(self, name):
+        return '%s @ %s' % (self.supplier.rec_name, self.line.rec_name)
+
+    # The seal ----------------------------------------------------------
+
+    @classmethod
+    def _sealed_ids(cls, ids):
+        "The ids among ids of bids whose round is not opened"
+        pool = Pool()
+        Round = pool.get('relief.bidding.round')
+        table = cls.__table__()
+        round_ = Round.__table__()
+        cursor = Transaction().connection.cursor()
+        sealed = set()
+        for i in range(0, len(ids), 1000):
+            sub = ids[i:i + 1000]
+            cursor.execute(*table.join(round_,
+                    condition=table.round == round_.id).select(
+                    table.id,
+                    where=table.id.in_(sub)
+                    & ~round_.state.in_(OPENED)))
+            sealed.update(r for r, in cursor)
+        return sealed
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        result = super().read(ids, fields_names)
+        names = [n for n in (fields_names or cls._fields)
+            if n.split('.', 1)[0] in SEALED]
+        if names and result:
+            sealed = cls._sealed_ids([r['id'] for r in result])
+            for row in result:
+                if row['id'] in sealed:
+                    for name in names:
+                        row[name] = None
+        return result
+
+    @staticmethod
+    def _sealed_names(domain):
+        "The sealed fields a domain names"
+        names = set()
+        if isinstance(domain, (list, tuple)):
+            if domain and isinstance(domain[0], str) and len(domain) >= 2 \
+                    and domain[0] not in {'AND', 'OR'}:
+                name = domain[0].split('.', 1)[0]
+                if name in SEALED:
+                    names.add(name)
+            else:
+                for clause in domain:
+                    names |= Bid._sealed_names(clause)
+        return names
+
+    @staticmethod
+    def _unseal_domain(domain):
+        "The domain with each sealed clause true: reaches at least as much"
+        if isinstance(domain, (list, tuple)):
+            if domain and isinstance(domain[0], str) and len(domain) >= 2 \
+                    and domain[0] not in {'AND', 'OR'}:
+                if domain[0].split('.', 1)[0] in SEALED:
+                    return ('id', '!=', None)
+                return domain
+            return [Bid._unseal_domain(c) for c in domain]
+        return domain
+
+    @classmethod
+    def search(cls, domain, offset=0, limit=None, order=None, count=False,
+            query=False):
+        names = cls._sealed_names(domain)
+        names |= {o[0].split('.', 1)[0] for o in (order or [])
+            if o[0].split('.', 1)[0] in SEALED}
+        if names:
+            # Whether the search could reach a sealed bid, regardless of
+            # the sealed figures: the refusal tells nothing about them.
+            reach = cls._unseal_domain(domain)
+            if super().search([reach, ('round.state', 'not in', OPENED)],
+                    limit=1, order=[]):
+                field = cls._fields[sorted(names)[0]]
+                raise BidSealedError(gettext(
+                        'relief_bidding.msg_bid_sealed_search',
+                        field=field.string))
+        return super().search(domain, offset=offset, limit=limit,
+            order=order, count=count, query=query)
+
+    @classmethod
+    def search_domain(cls, domain, active_test=None, tables=None):
+        # Reached from other models (e.g. a round's ('bids.price', ...)):
+        # a sealed clause never matches a bid of a round not opened.
+        if cls._sealed_names(domain):
+            domain = cls._seal_clauses(domain)
+        return super().search_domain(
+            domain, active_test=active_test, tables=tables)
+
+    @staticmethod
+    def _seal_clauses(domain):
+        if isinstance(domain, (list, tuple)):
+            if domain and isinstance(domain[0], str) and len(domain) >= 2 \
+                    and domain[0] not in {'AND', 'OR'}:
+                if domain[0].split('.', 1)[0] in SEALED:
+                    return [domain, ('round.state', 'in', OPENED)]
+                return domain
+            return [Bid._seal_clauses(c) for c in domain]
+        return domain
+
+    # The workflow -------------------------------------------------------
+
+    @classmethod
+    def check_modification(cls, mode, bids, values=None, external=False):
+        super().check_modification(
+            mode, bids, values=values, external=external)
+        if not external:
+            return
+        now = Pool().get('relief.bidding.round')._now()
+        for bid in bids:
+            if bid.round.state != 'invited' or now >= bid.round.closing:
+                raise BidError(gettext(
+                        'relief_bidding.msg_bid_closed',
+                        bid=bid.rec_name, round=bid.round.rec_name))
+
+    @classmethod
+    def validate_fields(cls, bids, field_names):
+        super().validate_fields(bids, field_names)
+        cls.check_invited(bids, field_names)
+
+    @classmethod
+    def validate(cls, bids):
+        super().validate(bids)
+        cls.check_figures(bids)
+
+    @classmethod
+    def check_figures(cls, bids):
+        """Each figure given and positive: read past the seal (not
+        required fields, which the validation would read sealed)"""
+        names = ['price', 'quantity', 'delivery_date', 'capacity']
+        rows = {r['id']: r
+            for r in super().read([b.id for b in bids], names)}
+        for bid in bids:
+            row = rows[bid.id]
+            if (any(row[n] is None for n in names)
+                    or row['price'] <= 0 or row['quantity'] <= 0
+                    or row['capacity'] < 0):
+                raise BidError(gettext(
+                        'relief_bidding.msg_bid_figures',
+                        bid=bid.rec_name))
+
+    @classmethod
+    def check_invited(cls, bids, field_names=None):
+        if field_names and not ({'round', 'supplier'} & field_names):
+            return
+        for bid in bids:
+            if bid.supplier not in {i.supplier for i in bid.round.invitations}:
+                raise BidError(gettext(
+                        'relief_bidding.msg_bid_not_invited',
+                        supplier=bid.supplier.rec_name,
+                        round=bid.round.rec_name))
+
+    @classmethod
+    def compute_scores(cls, rounds):
+        """Score the bids of rounds: each part is its weight times the
+        bid's figure relative to the best of its product (the figures read
+        in one query, the scores written by _write_scores)"""
+        pool = Pool()
+        Config = pool.get('relief.bidding.configuration')
+        config = Config(1)
+        cursor = Transaction().connection.cursor()
+        by_line = defaultdict(list)
+        for sub in grouped_slice([r.id for r in rounds], 1000):
+            cursor.execute(*cls._figures_query(list(sub)))
+            for row in cursor:
+                by_line[row[1]].append(row)
+        scores = {}
+        for rows in by_line.values():
+            low = min(cls._decimal(r[2]) for r in rows)
+            most = max(r[5] or 0 for r in rows)
+            for id_, _, price, capacity, quantity, poor, incidents in rows:
+                parts = cls._score_parts(config, cls._decimal(price),
+                    capacity, quantity, low, most, poor or 0, incidents)
+                parts['score'] = sum(parts.values())
+                scores[id_] = parts
+        cls._write_scores(scores)
+
+    @staticmethod
+    def _decimal(value):
+        # SQLite may return a Numeric as a float
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+
+    @classmethod
+    def _figures_query(cls, round_ids):
+        """Per bid of the rounds: id, line, price, capacity, the line's
+        quantity, the supplier's 带贫人数 (certificate in force today, the
+        one find_valid keeps) and its quality incidents (products delisted
+        for quality or food safety in the last three years)"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Line = pool.get('relief.bidding.round.line')
+        Certification = pool.get('relief.supplier.certification')
+        Entry = pool.get('relief.catalogue.entry')
+        ProductCertification = pool.get('relief.product.certification')
+        bid = cls.__table__()
+        line = Line.__table__()
+        certification = Certification.__table__()
+        entry = Entry.__table__()
+        product = ProductCertification.__table__()
+        today = Date.today()
+        since = today - dt.timedelta(days=3 * 365)
+        poor_people = certification.select(certification.poor_people,
+            where=(certification.supplier == bid.supplier)
+            & (certification.state == 'certified')
+            & (certification.valid_from <= today)
+            & (certification.valid_to >= today),
+            order_by=[certification.valid_from.asc, certification.id.asc],
+            limit=1)
+        delisted = entry.select(entry.template,
+            where=(entry.state == 'delisted')
+            & entry.delist_reason.in_(QUALITY_REASONS)
+            & (entry.delisted >= since))
+        incidents = product.select(Count(product.template, distinct=True),
+            where=(product.supplier == bid.supplier)
+            & product.template.in_(delisted))
+        return bid.join(line, condition=bid.line == line.id).select(
+            bid.id, bid.line, bid.price, bid.capacity, line.quantity,
+            poor_people, incidents,
+            where=bid.round.in_(round_ids))
+
+    @classmethod
+    def _write_scores(cls, scores):
+        """Write {bid id: {field: points}}: an UPDATE … FROM (VALUES …) per
+        500 bids (written once, at the opening: no user's change to check,
+        validate or record; a CASE on the id would test every id per row)"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        names = ['score_price', 'score_poor_people', 'score_quality',
+            'score_capacity', 'score']
+        for sub in grouped_slice(sorted(scores), 500):
+            values = Values([[i] + [scores[i][n] for n in names]
+                    for i in sub])
+            cursor.execute(*table.update(
+                    [Column(table, n) for n in names],
+                    [Column(values, 'column%s' % (j + 2))
+                        for j in range(len(names))],
+                    from_=[values],
+                    where=table.id == values.column1))
+
+    @staticmethod
+    def _score_parts(config, price, capacity, quantity, low, most,
+            poor_people, incidents):
+        cent = Decimal('0.01')
+
+        def points(weight, ratio):
+            return (weight * Decimal(str(ratio))).quantize(cent)
+        return {
+            'score_price': points(config.weight_price,
+                float(low / price) if price else 0),
+            'score_poor_people': points(config.weight_poor_people,
+                poor_people / most if most else 0),
+            'score_quality': points(config.weight_quality,
+                1 / (1 + incidents)),
+            'score_capacity': points(config.weight_capacity,
+                min(capacity / quantity, 1)),
+            }
