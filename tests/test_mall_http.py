@@ -499,6 +499,11 @@ def _real(case, member, first, products):
     if isinstance(case.body, dict) and "member" in case.body:
         case.body["member"] = member
         case.body.pop("coupon", None)  # the database has none
+        if isinstance(case.body.get("address"), dict):
+            # A deliverable address: the generated ones (control
+            # characters, unknown subdivisions) are refused before the
+            # order's own rules; the first pass fuzzes them
+            case.body["address"] = dict(ADDRESS)
         lines = case.body.get("lines")
         for i, line in enumerate(lines if isinstance(lines, list) else []):
             if isinstance(line, dict):
@@ -520,6 +525,14 @@ def test_fuzz(database, server, api):
     assert (status, _code(answer)) == (422, "subdivision_unknown"), answer
     assert answer["error"]["field"] == "address.subdivision"
     assert "XX-99" in answer["error"]["message"]
+    # A NUL in a street (PostgreSQL refuses it in text), which fuzzing
+    # also found answering 500: refused by name, nothing written
+    status, answer = api.order(_key("http-nul"), "SN-0001",
+        [(database["tea"], 1)], address=dict(ADDRESS,
+            street="周至县新街\u0000 1 号"))
+    assert (status, _code(answer)) == (422, "invalid"), answer
+    assert answer["error"]["field"] == "address.street"
+    assert "控制字符" in answer["error"]["message"]
 
     modes = [schemathesis.GenerationMode.POSITIVE,
         schemathesis.GenerationMode.NEGATIVE]

@@ -54,6 +54,32 @@ def contended(exception):
         or 'database is locked' in str(exception))
 
 
+# No text of a request may hold them: PostgreSQL refuses NUL in text (a
+# raw DataError), the others belong to no name, address or note
+CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
+
+
+def control_path(value, path=()):
+    """Return the path (keys and indexes) of the first string of value
+    (a key or a value) holding a control character, or None; call it on a
+    payload its schema validated (its depth bounded)"""
+    if isinstance(value, str):
+        return path if CONTROL.search(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and CONTROL.search(key):
+            return path + (key,)
+        found = control_path(item, path + (key,))
+        if found is not None:
+            return found
+    return None
+
+
 def signed(request, secret, window):
     """Tell whether request is signed with secret: X-Relief-Timestamp (Unix
     seconds, within window seconds of now) and X-Relief-Signature, the hex

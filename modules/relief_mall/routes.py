@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 from trytond import backend
 from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError
-from trytond.modules.relief.jsonroute import JsonRoutes, signed
+from trytond.modules.relief.jsonroute import JsonRoutes, control_path, signed
 from trytond.protocols.wrappers import with_pool, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
@@ -90,6 +90,11 @@ def _body(request, schema):
         key=lambda e: list(e.absolute_path))
     if errors:
         raise _invalid(errors[0])
+    path = control_path(payload)
+    if path is not None:
+        field = _field(path) or 'body'
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, 'invalid',
+            "字段 %s：不能含控制字符。" % field, field)
     return payload
 
 

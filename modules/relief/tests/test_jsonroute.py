@@ -11,7 +11,7 @@ from unittest import mock
 from werkzeug.test import EnvironBuilder
 
 from trytond import backend, config
-from trytond.modules.relief.jsonroute import JsonRoutes
+from trytond.modules.relief.jsonroute import JsonRoutes, control_path
 from trytond.protocols.wrappers import Request
 
 
@@ -111,3 +111,12 @@ class JsonRouteTestCase(unittest.TestCase):
             status, body = self.call(func)
         self.assertEqual((status, body['error']['code']),
             (500, 'internal'))
+
+    def test_control_path(self):
+        "The first text holding a control character, by its path"
+        self.assertIsNone(control_path(
+                {'a': ["街道\t1 号\n"], 'b': 1, 'c': None}))
+        self.assertEqual(control_path(
+                {'a': 1, 'lines': [{'x': 'ok'}, {'x': 'n\x00'}]}),
+            ('lines', 1, 'x'))
+        self.assertEqual(control_path({'k\x1f': 'v'}), ('k\x1f',))
