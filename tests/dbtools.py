@@ -140,18 +140,7 @@ def serve(name, path, log):
                 '-c', str(conf), '-d', name],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break  # it answers
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"trytond did not answer on {url}\n"
-                        + log_tail(log))
-                time.sleep(0.2)
+        wait_loaded(url, name, process, log)
         yield url
     finally:
         process.terminate()
@@ -161,6 +150,31 @@ def serve(name, path, log):
             process.kill()
             process.wait()
         conf.unlink(missing_ok=True)
+
+
+def wait_loaded(url, name, process, log, timeout=300):
+    """Wait until trytond at url answers a login to database name.
+
+    It listens before the pool of -d is loaded (a thread): a first login
+    then waits for the load, which a loaded machine makes longer than a
+    browser's patience.  A login without a password is answered by asking
+    for it (no failed attempt is counted) once the pool is there."""
+    import json
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(f'{url}{name}/rpc/',
+        data=json.dumps({'id': 0, 'method': 'common.db.login',
+                'params': ['admin', {}, 'en']}).encode(),
+        headers={'Content-Type': 'application/json'})
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                json.load(response)
+            return
+        except (OSError, ValueError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"trytond did not answer a login to {name} on "
+                    f"{url}\n" + log_tail(log))
+            time.sleep(0.5)
 
 
 def demo(*args, env=None, log=None, timeout=900):

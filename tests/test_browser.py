@@ -16,8 +16,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -138,16 +136,7 @@ def serve_demo(name, env, log):
                 "-c", "config/trytond.conf", str(listen), "-d", name],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"trytond did not answer on {url}\n"
-                        + _log_tail(log=log))
-                time.sleep(0.2)
+        dbtools.wait_loaded(url, name, process, log)
         yield url
     finally:
         process.terminate()

@@ -18,6 +18,7 @@ in Chinese) and checks, after each race, the outcome in the database
 - replays: the batch again later, the same signed request again, a stale
   timestamp, a body altered after signing;
 - forged signatures, an unknown device, no signature: 401, nothing taken;
+- a text holding a control character: 422 naming its field, nothing taken;
 - two points sell to one member at once, each sale's subsidy within the
   member's limit but not both: exactly one subsidy consumed, the other sale
   taken without it, flagged naming the member's limit.
@@ -285,6 +286,26 @@ def test_forged_signatures(server, database):
         assert (status, answer["error"]) == (401, "unauthorized"), answer
         assert answer["message"] == "设备号未知，或请求签名无效、已过期。"
     assert _taken(name, database["cabinet"], [f"C1-{run}-001"]) == {}
+
+
+def test_control_characters(server, database):
+    """A sale whose member number holds a NUL (PostgreSQL refuses it in
+    text): 422 naming the field, nothing taken, not a 500"""
+    name = database["name"]
+    cabinet = _device(server, database, "cabinet")
+    run = uuid.uuid4().hex[:8]
+    ids = [f"C1-{run}-001", f"C1-{run}-002"]
+    batch = {"sales": [_sale(ids[0], ("TEA", 1, "92.65")),
+            _sale(ids[1], ("TEA", 1, "92.65"), member="SN-\x000101")]}
+    status, refusal = cabinet.post("/sales", batch)
+    assert (status, refusal["error"], refusal["field"]) == (
+        422, "invalid", "sales[1].member"), refusal
+    assert refusal["message"] == "字段 sales[1].member：不能含控制字符。"
+    assert _taken(name, database["cabinet"], ids) == {}
+    # The same batch without it: taken
+    del batch["sales"][1]["member"]
+    status, answer = cabinet.post("/sales", batch)
+    assert (status, answer["taken"]) == (200, 2), answer
 
 
 def _consumed(database, program, member):

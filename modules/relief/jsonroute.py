@@ -61,23 +61,37 @@ CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
 
 def control_path(value, path=()):
     """Return the path (keys and indexes) of the first string of value
-    (a key or a value) holding a control character, or None; call it on a
-    payload its schema validated (its depth bounded)"""
-    if isinstance(value, str):
-        return path if CONTROL.search(value) else None
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        if isinstance(key, str) and CONTROL.search(key):
-            return path + (key,)
-        found = control_path(item, path + (key,))
-        if found is not None:
-            return found
+    (a key or a value) holding a control character, or None.  A loop, not
+    a recursion: a payload nested as deep as the JSON parser allows stays
+    within the interpreter's stack"""
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if CONTROL.search(value):
+                return path
+            continue
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        else:
+            continue
+        for key, _ in items:
+            if isinstance(key, str) and CONTROL.search(key):
+                return path + (key,)
+        # The first item on top: found in the order of the payload
+        stack.extend((item, path + (key,)) for key, item in reversed(items))
     return None
+
+
+def field_name(path):
+    "The dotted name of path: items.0.name as items[0].name"
+    field = ''
+    for part in path:
+        field += '[%d]' % part if isinstance(part, int) else (
+            ('.' if field else '') + str(part))
+    return field
 
 
 def signed(request, secret, window):

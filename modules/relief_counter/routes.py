@@ -26,7 +26,8 @@ from werkzeug.exceptions import HTTPException
 from trytond import backend
 from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError
-from trytond.modules.relief.jsonroute import JsonRoutes, signed
+from trytond.modules.relief.jsonroute import (
+    JsonRoutes, control_path, field_name, signed)
 from trytond.protocols.wrappers import with_pool, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
@@ -78,6 +79,13 @@ def _body(request):
         raise _refusal(HTTPStatus.BAD_REQUEST, 'body_invalid')
     if not isinstance(payload, dict):
         raise _refusal(HTTPStatus.BAD_REQUEST, 'body_invalid')
+    # PostgreSQL refuses a NUL in text (a raw DataError): refused before
+    # anything is read, as the mall does
+    path = control_path(payload)
+    if path is not None:
+        field = field_name(path) or 'body'
+        raise FeedError(HTTPStatus.UNPROCESSABLE_ENTITY, 'invalid',
+            "字段 %s：不能含控制字符。" % field, field)
     return payload
 
 

@@ -28,7 +28,8 @@ from werkzeug.exceptions import HTTPException
 from trytond import backend
 from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError
-from trytond.modules.relief.jsonroute import JsonRoutes, control_path, signed
+from trytond.modules.relief.jsonroute import (
+    JsonRoutes, control_path, field_name, signed)
 from trytond.protocols.wrappers import with_pool, with_transaction
 from trytond.transaction import Transaction
 from trytond.wsgi import app
@@ -92,18 +93,10 @@ def _body(request, schema):
         raise _invalid(errors[0])
     path = control_path(payload)
     if path is not None:
-        field = _field(path) or 'body'
+        field = field_name(path) or 'body'
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, 'invalid',
             "字段 %s：不能含控制字符。" % field, field)
     return payload
-
-
-def _field(path):
-    field = ''
-    for part in path:
-        field += '[%d]' % part if isinstance(part, int) else (
-            ('.' if field else '') + str(part))
-    return field
 
 
 REASONS = {
@@ -130,7 +123,7 @@ def _invalid(error):
     if error.validator == 'required':
         missing = re.findall(r"'([^']+)'", error.message)[:1]
         missing = missing[0] if missing else ''
-    field = _field(path + ([missing] if missing else [])) or 'body'
+    field = field_name(path + ([missing] if missing else [])) or 'body'
     value = error.validator_value
     if isinstance(value, list):
         value = ', '.join(map(str, value))

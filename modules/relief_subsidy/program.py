@@ -4,7 +4,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Literal
+from sql import Cast, Literal, Union
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
@@ -373,19 +373,44 @@ class Program(Workflow, ModelSQL, ModelView):
         """Return the sets of eligible product and category ids and the
         union tree's intervals (union_left, union_right) of the eligible
         unions' subtrees (None when any is)"""
-        Category = Pool().get('product.category')
-        products = {p.id for p in self.products} or None
+        pool = Pool()
+        Category = pool.get('product.category')
+        Party = pool.get('party.party')
+        # The three relations in one query (each Many2Many read would be
+        # two): every member's sale asks it of each running programme
+        product = pool.get('relief.subsidy.program-product.product'
+            ).__table__()
+        category = pool.get('relief.subsidy.program-product.category'
+            ).__table__()
+        union = pool.get('relief.subsidy.program-party.party').__table__()
+        party = Party.__table__()
+        cursor = Transaction().connection.cursor()
+        # Typed: PostgreSQL types a UNION's columns from its first query
+
+        def kind(name):
+            return Cast(Literal(name), 'VARCHAR')
+        cursor.execute(*Union(
+                product.select(kind('product'), product.product,
+                    product.product, where=product.program == self.id),
+                category.select(kind('category'), category.category,
+                    category.category, where=category.program == self.id),
+                union.join(party, condition=union.union == party.id).select(
+                    kind('union'), party.union_left, party.union_right,
+                    where=union.program == self.id),
+                all_=True))
+        relations = defaultdict(list)
+        for relation, value, right in cursor:
+            relations[relation].append(
+                (value, right) if relation == 'union' else value)
+        products = set(relations['product']) or None
         categories = None
-        if self.categories:
+        if relations['category']:
             categories = {c.id for c in Category.search([
-                        ('parent', 'child_of',
-                            [c.id for c in self.categories]),
+                        ('parent', 'child_of', relations['category']),
                         ])}
-        unions = None
-        if self.unions:
-            # The nested set: a test per buyer, not the subtree's ids
-            # (tens of thousands of unions under the province)
-            unions = [(u.union_left, u.union_right) for u in self.unions]
+        # The nested set: a test per buyer, not the subtree's ids (tens of
+        # thousands of unions under the province)
+        unions = relations['union'] or None
         return products, categories, unions
 
     def is_eligible(self, eligibility, customer, product, number=None):

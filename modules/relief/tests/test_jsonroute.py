@@ -11,7 +11,8 @@ from unittest import mock
 from werkzeug.test import EnvironBuilder
 
 from trytond import backend, config
-from trytond.modules.relief.jsonroute import JsonRoutes, control_path
+from trytond.modules.relief.jsonroute import (
+    JsonRoutes, control_path, field_name)
 from trytond.protocols.wrappers import Request
 
 
@@ -120,3 +121,13 @@ class JsonRouteTestCase(unittest.TestCase):
                 {'a': 1, 'lines': [{'x': 'ok'}, {'x': 'n\x00'}]}),
             ('lines', 1, 'x'))
         self.assertEqual(control_path({'k\x1f': 'v'}), ('k\x1f',))
+        # Nested deeper than the stack: no RecursionError
+        deep = "\x00"
+        for _ in range(5000):
+            deep = [deep]
+        self.assertEqual(len(control_path(deep)), 5000)
+
+    def test_field_name(self):
+        "A path named as the payload's fields"
+        self.assertEqual(field_name(('lines', 1, 'x')), 'lines[1].x')
+        self.assertEqual(field_name(()), '')
