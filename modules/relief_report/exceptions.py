@@ -17,3 +17,8 @@ class OffPlatformError(UserError):
 class TargetError(ValidationError):
     "A second target of the same year and union"
     pass
+
+
+class FormAccessError(AccessError):
+    "The form of a union outside the subtree of a union accountant"
+    pass

@@ -1,10 +1,11 @@
 # This file is part of relief-erp.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """Where the money went: relief purchases and sales by supplier and county
-of origin, with the poor people the suppliers lift."""
+of origin, with the poor people the suppliers lift, and by product
+category."""
 import datetime as dt
 
-from sql import Cast, Literal, Null
+from sql import Cast, Literal, Null, Union
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 
@@ -81,8 +82,9 @@ class Origin(ModelSQL, ModelView):
             group_by=[cert.supplier])
 
     @classmethod
-    def sales_query(cls, year):
-        "Return the counted sales of each supplier's products in year"
+    def sale_lines_query(cls, year):
+        """Return the counted sale lines of certified products in year:
+        their supplier, template, product, sales and items"""
         pool = Pool()
         sale = pool.get('sale.sale').__table__()
         line = pool.get('sale.line').__table__()
@@ -104,18 +106,30 @@ class Origin(ModelSQL, ModelView):
             .join(suppliers, condition=suppliers.template == product.template)
             .select(
                 suppliers.supplier.as_('supplier'),
-                Sum(cls._number(line.relief_amount) * ratio).as_('sales'),
-                Sum(quantity).as_('items'),
-                Count(line.product, distinct=True).as_('products'),
+                product.template.as_('template'),
+                line.product.as_('product'),
+                (cls._number(line.relief_amount) * ratio).as_('sales'),
+                quantity.as_('items'),
                 where=sale.state.in_(SPENDING)
                 & (sale.sale_date >= dt.date(year, 1, 1))
                 & (sale.sale_date <= dt.date(year, 12, 31))
-                & (line.relief_amount != Null),
-                group_by=[suppliers.supplier]))
+                & (line.relief_amount != Null)))
 
     @classmethod
-    def purchases_query(cls, year):
-        "Return what was bought of relief products from each supplier"
+    def sales_query(cls, year):
+        "Return the counted sales of each supplier's products in year"
+        lines = cls.sale_lines_query(year)
+        return lines.select(
+            lines.supplier.as_('supplier'),
+            Sum(lines.sales).as_('sales'),
+            Sum(lines.items).as_('items'),
+            Count(lines.product, distinct=True).as_('products'),
+            group_by=[lines.supplier])
+
+    @classmethod
+    def purchase_lines_query(cls, year):
+        """Return the confirmed purchase lines of relief products in year:
+        their supplier, template, product and amount"""
         pool = Pool()
         purchase = pool.get('purchase.purchase').__table__()
         line = pool.get('purchase.line').__table__()
@@ -127,13 +141,23 @@ class Origin(ModelSQL, ModelView):
             .join(template, condition=product.template == template.id)
             .select(
                 purchase.party.as_('supplier'),
-                Sum(cls._number(line.unit_price) * Cast(
+                template.id.as_('template'),
+                line.product.as_('product'),
+                (cls._number(line.unit_price) * Cast(
                         line.quantity, 'NUMERIC')).as_('purchases'),
                 where=purchase.state.in_(PURCHASED)
                 & (template.relief == Literal(True))
                 & (purchase.purchase_date >= dt.date(year, 1, 1))
-                & (purchase.purchase_date <= dt.date(year, 12, 31)),
-                group_by=[purchase.party]))
+                & (purchase.purchase_date <= dt.date(year, 12, 31))))
+
+    @classmethod
+    def purchases_query(cls, year):
+        "Return what was bought of relief products from each supplier"
+        lines = cls.purchase_lines_query(year)
+        return lines.select(
+            lines.supplier.as_('supplier'),
+            Sum(lines.purchases).as_('purchases'),
+            group_by=[lines.supplier])
 
     @classmethod
     def table_query(cls):
@@ -160,6 +184,79 @@ class Origin(ModelSQL, ModelView):
             Coalesce(sales.products, 0).as_('products'),
             Literal(1).as_('enterprises'),
             certificates.poor_people.as_('poor_people'))
+
+
+class OriginCategory(ModelSQL, ModelView):
+    "Relief Spending by Product Category"
+    __name__ = 'relief.report.origin.category'
+
+    year = fields.Integer("Year")
+    category = fields.Many2One('product.category', "Category")
+    purchases = fields.Numeric(
+        "Purchases (CNY)", digits=(16, 2),
+        help="What the platform bought of the category's relief products "
+        "in the year (confirmed purchases).")
+    sales = fields.Numeric(
+        "Sales (CNY)", digits=(16, 2),
+        help="What unions and members bought of the category's certified "
+        "products in the year (counted sales; gift packs are left out).")
+    items = fields.Numeric(
+        "Items Sold", digits=(16, 2),
+        help="The quantity of the category's products sold in the year.")
+    products = fields.Integer(
+        "Products",
+        help="The category's products bought or sold in the year.")
+    enterprises = fields.Integer(
+        "Enterprises",
+        help="The suppliers of the category's products bought or sold in "
+        "the year; a supplier of several categories counts in each.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('category', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        """Return the figures of Origin's lines by the categories of their
+        product (a product of two categories counts in both)"""
+        pool = Pool()
+        Origin = pool.get('relief.report.origin')
+        TemplateCategory = pool.get('product.template-product.category')
+        year = _year()
+        sales = Origin.sale_lines_query(year)
+        purchases = Origin.purchase_lines_query(year)
+        in_sales, in_purchases = (
+            TemplateCategory.__table__(), TemplateCategory.__table__())
+        rows = Union(
+            sales.join(in_sales, condition=in_sales.template == sales.template
+                ).select(
+                in_sales.category.as_('category'),
+                sales.supplier.as_('supplier'),
+                sales.product.as_('product'),
+                Literal(0).as_('purchases'),
+                sales.sales.as_('sales'),
+                sales.items.as_('items')),
+            purchases.join(in_purchases,
+                condition=in_purchases.template == purchases.template
+                ).select(
+                in_purchases.category.as_('category'),
+                purchases.supplier.as_('supplier'),
+                purchases.product.as_('product'),
+                purchases.purchases.as_('purchases'),
+                Literal(0).as_('sales'),
+                Literal(0).as_('items')),
+            all_=True)
+        return rows.select(
+            rows.category.as_('id'),
+            Literal(year).as_('year'),
+            rows.category.as_('category'),
+            Sum(rows.purchases).as_('purchases'),
+            Sum(rows.sales).as_('sales'),
+            Sum(rows.items).as_('items'),
+            Count(rows.product, distinct=True).as_('products'),
+            Count(rows.supplier, distinct=True).as_('enterprises'),
+            group_by=[rows.category])
 
 
 class OriginContext(ModelView):

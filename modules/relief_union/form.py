@@ -232,21 +232,27 @@ class PlanExport(FormWizardMixin, Wizard):
             ])
 
     def transition_export(self):
-        pool = Pool()
-        Party = pool.get('party.party')
-        Plan = pool.get('relief.union.plan')
+        Party = Pool().get('party.party')
         union = self.start.union
         # A union accountant exports only the unions they may read
         with check_access():
             Party.read([union.id], ['id'])
-            rows = Plan.form_rows(union, self.start.year)
+            rows = self.form_rows(union, self.start.year)
         self.result.file = write_workbook(
-            _layout(self.start.year), rows,
+            self.form_layout(self.start.year), rows,
             header_lines=[UNIT + union.name],
             footer_lines=[
                 PREPARER + (self.start.preparer or ''),
                 PHONE + (self.start.phone or '')])
         return 'result'
+
+    def form_layout(self, year):
+        "Return the layout of the form of year"
+        return _layout(year)
+
+    def form_rows(self, union, year):
+        "Return the rows of the form of union for year"
+        return Pool().get('relief.union.plan').form_rows(union, year)
 
     def default_result(self, fields):
         file = self.result.file

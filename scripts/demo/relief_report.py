@@ -11,7 +11,10 @@ has spent more than the whole of 咸阳市 (the progress by city, the ranking
 by spending per member show it).  Then the targets of the year are taken
 from the plans (the wizard) with the province's own; and two purchases of
 designated-assistance units outside the platform (定点扶贫) are recorded,
-one verified on its proof (counted), one waiting for finance."""
+one verified on its proof (counted), one waiting for finance.  The
+spending by product category and the 附件1 with actual figures read the
+sales and the plans of relief_union's demo: report() checks they have
+rows."""
 import datetime as dt
 import math
 from decimal import Decimal
@@ -182,3 +185,16 @@ def report(config, xianyang, mizhi, today):
         print("      %s: %s CNY, %s members (%s %%)" % (
                 union.name, row['cumulative'], row['members'],
                 row['member_share']), flush=True)
+    # What 按产品类别统计 and the 附件1 with actual figures show
+    OriginCategory = Model.get('relief.report.origin.category', config=config)
+    Plan = Model.get('relief.union.plan', config=config)
+    with config.set_context(year=today.year):
+        categories = OriginCategory._proxy.search_read(
+            [], 0, None, [('sales', 'DESC')], ['category.name', 'sales'],
+            config.context)
+    plans = Plan._proxy.search_count(
+        [('year', '=', today.year)], 0, None, config.context)
+    assert categories and plans, "no spending by category or no plan"
+    print("      %s categories (%s: %s CNY), %s plans of %s (附件1)" % (
+            len(categories), categories[0]['category.']['name'],
+            categories[0]['sales'], plans, today.year), flush=True)
