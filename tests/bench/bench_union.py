@@ -178,6 +178,25 @@ def set_up(cfg):
     sale.save()
 
 
+def sale_products(connection):
+    """The products of the generated sale lines: the relief ones (ids) and
+    the one that is not relief (a benchmark on the same data may
+    replace this function to spread the lines over more products)"""
+    products = [i for i, in connection.execute(
+            'SELECT p.id FROM product_product p '
+            'JOIN product_template t ON p.template = t.id '
+            'WHERE t.name = ANY(%s) ORDER BY t.relief DESC, p.id',
+            (PRODUCTS + [OTHER_PRODUCT],))]
+    return products[:-1], products[-1]
+
+
+def loaded_key(args):
+    """The sizes in the name of the loaded database's dump (a benchmark
+    that generates more may replace this function to add its sizes)"""
+    return (f'y{args.year}-u{args.unions}-l{args.lines}x'
+        f'{args.lines_per_sale}-m{args.members}-i{args.industry}')
+
+
 def generate(name, args):
     """Fill name with the unions, members, sales and plans, set-based.
 
@@ -217,12 +236,7 @@ def generate(name, args):
             (REFERENCE + '-model',))
         model_line, = one('SELECT min(id) FROM sale_line WHERE sale = %s',
             (model,))
-        products = [i for i, in connection.execute(
-                'SELECT p.id FROM product_product p '
-                'JOIN product_template t ON p.template = t.id '
-                'WHERE t.name = ANY(%s) ORDER BY t.relief DESC, p.id',
-                (PRODUCTS + [OTHER_PRODUCT],))]
-        relief, other = products[:-1], products[-1]
+        relief, other = sale_products(connection)
 
         def party(overrides, source, where, params=None):
             return copy('party_party', {
@@ -426,9 +440,7 @@ def prepare(args):
     base = f'{MODULE}-{sig}'
     activated = args.cache / f'{base}.dump'
     setup = args.cache / f'{base}-setup.dump'
-    loaded = args.cache / (f'{base}-y{args.year}-u{args.unions}'
-        f'-l{args.lines}x{args.lines_per_sale}-m{args.members}'
-        f'-i{args.industry}.dump')
+    loaded = args.cache / f'{base}-{loaded_key(args)}.dump'
     prefix = f'relief_bench_union_{os.getpid()}'
     empty_db, loaded_db = f'{prefix}_empty', f'{prefix}_loaded'
     created, restored = [], []
