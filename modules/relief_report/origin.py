@@ -119,12 +119,20 @@ class Origin(ModelSQL, ModelView):
     def sales_query(cls, year):
         "Return the counted sales of each supplier's products in year"
         lines = cls.sale_lines_query(year)
-        return lines.select(
+        # By product first: its products are then counted without a
+        # DISTINCT (a sort of every line by supplier)
+        products = lines.select(
             lines.supplier.as_('supplier'),
+            lines.product.as_('product'),
             Sum(lines.sales).as_('sales'),
             Sum(lines.items).as_('items'),
-            Count(lines.product, distinct=True).as_('products'),
-            group_by=[lines.supplier])
+            group_by=[lines.supplier, lines.product])
+        return products.select(
+            products.supplier.as_('supplier'),
+            Sum(products.sales).as_('sales'),
+            Sum(products.items).as_('items'),
+            Count(products.product).as_('products'),
+            group_by=[products.supplier])
 
     @classmethod
     def purchase_lines_query(cls, year):

@@ -28,8 +28,12 @@ def _year():
 
 
 def _month():
-    "The month of the context, None for every month"
-    month = Transaction().context.get('month')
+    """The month of the context, None for every month; to_date (a board's
+    action, which has no context form) is the current month"""
+    context = Transaction().context
+    month = context.get('month')
+    if not month and context.get('to_date'):
+        month = Pool().get('ir.date').today().month
     return int(month) if month else None
 
 
@@ -188,7 +192,9 @@ class Progress(ModelSQL, ModelView):
             party.id.as_('union'), party.union_left.as_('position'),
             *(v.as_(n) for v, n in zip(values, names)),
             Literal(0).as_('edge'), leaf.as_('leaf'),
-            where=party.union_left != Null)
+            # Members hold positions in the tree but no figure: left out of
+            # the sort (they are most of its rows)
+            where=(party.union_left != Null) & (party.union_level != Null))
         rights = federation.select(
             federation.id.as_('union'),
             federation.union_right.as_('position'),

@@ -14,14 +14,15 @@ designated-assistance units outside the platform (定点扶贫) are recorded,
 one verified on its proof (counted), one waiting for finance.  The
 spending by product category and the 附件1 with actual figures read the
 sales and the plans of relief_union's demo: report() checks they have
-rows."""
+rows.  The back office's board (看板, Tryton's dashboard) shows the progress
+by city, the ranking of cities per member and the province by month."""
 import datetime as dt
 import math
 from decimal import Decimal
 
 from proteus import Model, Wizard
 
-from relief_certification import as_user
+from relief_certification import _ref, as_user
 from relief_union import _listed
 
 XIANYANG, MIZHI = '610400', '610827'
@@ -41,7 +42,22 @@ def load(config, passwords):
     with as_user(config, 'finance'):
         Model.get('relief.report.offplatform', config=config)(
             purchase.id).click('verify')
+    set_board(config, 'backoffice')
     report(config, xianyang, mizhi, today)
+
+
+def set_board(config, login):
+    """The command office's board (看板) of login: progress by city, the
+    ranking of cities per member and the province by month"""
+    User = Model.get('res.user', config=config)
+    Action = Model.get('ir.action.act_window', config=config)
+    user, = User.find([('login', '=', login)])
+    user.dashboard_layout = 'stack_right'
+    for sequence, fs_id in enumerate(
+            ['act_board_city', 'act_board_ranking', 'act_board_month']):
+        user.dashboard_actions.new(sequence=sequence,
+            act_window=Action(_ref(config, 'relief_report.' + fs_id)))
+    user.save()
 
 
 def _union(config, code):
