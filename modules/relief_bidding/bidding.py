@@ -25,6 +25,11 @@ SEALED = ['price', 'quantity', 'delivery_date', 'capacity', 'score',
     'score_price', 'score_poor_people', 'score_quality', 'score_capacity']
 # Delisting reasons that count against a supplier's quality record
 QUALITY_REASONS = ['quality', 'food_safety']
+# What the round's buttons write, never a user
+ROUND_WORKFLOW = {'state', 'first_opened', 'second_opened'}
+# What the opening and the award write on a bid, never a user
+BID_WORKFLOW = {'awarded', 'agreement_line', 'score', 'score_price',
+    'score_poor_people', 'score_quality', 'score_capacity'}
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -335,6 +340,8 @@ class Round(Workflow, ModelSQL, ModelView):
     def check_modification(cls, mode, rounds, values=None, external=False):
         super().check_modification(
             mode, rounds, values=values, external=external)
+        if external:
+            cls.check_workflow_fields(mode, rounds, values)
         # The terms are fixed once the invitations are sent: the buttons
         # change the rest, the lists follow their own rules.
         if external and mode in {'write', 'delete'}:
@@ -343,6 +350,27 @@ class Round(Workflow, ModelSQL, ModelView):
                 if round_.state != 'draft' and (mode == 'delete' or fields):
                     raise RoundError(gettext(
                             'relief_bidding.msg_round_modify',
+                            round=round_.rec_name))
+
+    @classmethod
+    def check_workflow_fields(cls, mode, rounds, values=None):
+        """Refuse a user's write of the state or of the committee's openings
+        (a round preset as opened by one member would be unsealed by the
+        other alone) and a creation in another state than a draft not
+        opened: only the buttons change them (they run without access
+        checks, so their writes are not a user's)"""
+        if mode == 'write' and rounds and (values.keys() & ROUND_WORKFLOW):
+            field = sorted(values.keys() & ROUND_WORKFLOW)[0]
+            raise RoundError(gettext(
+                    'relief_bidding.msg_round_workflow_write',
+                    round=rounds[0].rec_name,
+                    field=cls.__names__(field)['field']))
+        elif mode == 'create':
+            for round_ in rounds:
+                if (round_.state != cls.default_state()
+                        or round_.first_opened or round_.second_opened):
+                    raise RoundError(gettext(
+                            'relief_bidding.msg_round_workflow_create',
                             round=round_.rec_name))
 
     @classmethod
@@ -646,12 +674,38 @@ class Bid(ModelSQL, ModelView):
             mode, bids, values=values, external=external)
         if not external:
             return
-        now = Pool().get('relief.bidding.round')._now()
+        cls.check_workflow_fields(mode, bids, values)
+        Round = Pool().get('relief.bidding.round')
+        now = Round._now()
+        # A bid moved to another round must be taken there too
+        moved = Round(values['round']) if (
+            mode == 'write' and values.get('round')) else None
         for bid in bids:
-            if bid.round.state != 'invited' or now >= bid.round.closing:
-                raise BidError(gettext(
-                        'relief_bidding.msg_bid_closed',
-                        bid=bid.rec_name, round=bid.round.rec_name))
+            for round_ in filter(None, [bid.round, moved]):
+                if round_.state != 'invited' or now >= round_.closing:
+                    raise BidError(gettext(
+                            'relief_bidding.msg_bid_closed',
+                            bid=bid.rec_name, round=round_.rec_name))
+
+    @classmethod
+    def check_workflow_fields(cls, mode, bids, values=None):
+        """Refuse a user's write or creation of what the opening (the
+        scores) and the award (awarded, its agreement line: the suppliers'
+        scorecards count them) set; read past the seal on creation"""
+        if mode == 'write':
+            names = set(values or {}) & BID_WORKFLOW
+        elif mode == 'create' and bids:
+            names = set()
+            for row in super().read([b.id for b in bids], list(BID_WORKFLOW)):
+                names.update(n for n in BID_WORKFLOW
+                    if (row[n] if n == 'awarded' else row[n] is not None))
+        else:
+            names = set()
+        if names and bids:
+            raise BidError(gettext(
+                    'relief_bidding.msg_bid_workflow',
+                    bid=bids[0].rec_name,
+                    field=cls.__names__(sorted(names)[0])['field']))
 
     @classmethod
     def validate_fields(cls, bids, field_names):
