@@ -177,8 +177,9 @@ def wait_loaded(url, name, process, log, timeout=300):
             time.sleep(0.5)
 
 
-def demo(*args, env=None, log=None, timeout=900):
-    "Run scripts/demo with args, its output appended to log; its exit code"
+def demo(*args, env=None, log=None, timeout=1800):
+    """Run scripts/demo with args, its output appended to log; its exit code
+    (the limit leaves room for both backends' builds at once on 2 cores)"""
     with open(log, 'a') if log else contextlib.nullcontext() as output:
         return subprocess.run([sys.executable, 'scripts/demo', *args],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,

@@ -639,10 +639,10 @@ class Bid(ModelSQL, ModelView):
             reach = cls._unseal_domain(domain)
             if super().search([reach, ('round.state', 'not in', OPENED)],
                     limit=1, order=[]):
-                field = cls._fields[sorted(names)[0]]
+                # The field's label in the user's language
                 raise BidSealedError(gettext(
                         'relief_bidding.msg_bid_sealed_search',
-                        field=field.string))
+                        field=cls.__names__(sorted(names)[0])['field']))
         return super().search(domain, offset=offset, limit=limit,
             order=order, count=count, query=query)
 
