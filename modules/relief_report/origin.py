@@ -82,90 +82,95 @@ class Origin(ModelSQL, ModelView):
             group_by=[cert.supplier])
 
     @classmethod
-    def sale_lines_query(cls, year):
-        """Return the counted sale lines of certified products in year:
-        their supplier, template, product, sales and items"""
+    def sold_query(cls, year):
+        """Return the counted sales of certified products in year, a row
+        per product: its supplier, template, sales and items.
+
+        The lines are summed per product before the product is joined to
+        its supplier: a few thousand rows joined, not millions"""
         pool = Pool()
         sale = pool.get('sale.sale').__table__()
         line = pool.get('sale.line').__table__()
         product = pool.get('product.product').__table__()
         certification = pool.get('relief.product.certification').__table__()
+        ratio = Case((line.quantity != 0, Cast(
+                    Coalesce(line.actual_quantity, line.quantity)
+                    / line.quantity, 'NUMERIC')), else_=0)
+        sold = line.join(sale, condition=line.sale == sale.id).select(
+            line.product.as_('product'),
+            Sum(cls._number(line.relief_amount) * ratio).as_('sales'),
+            Sum(Coalesce(line.actual_quantity, line.quantity)).as_('items'),
+            where=sale.state.in_(SPENDING)
+            & (sale.sale_date >= dt.date(year, 1, 1))
+            & (sale.sale_date <= dt.date(year, 12, 31))
+            & (line.relief_amount != Null),
+            group_by=[line.product])
         # One supplier per product: the first that certified it
         suppliers = certification.select(
             certification.template.as_('template'),
             Min(certification.supplier).as_('supplier'),
             where=certification.state == 'certified',
             group_by=[certification.template])
-        ratio = Case((line.quantity != 0, Cast(
-                    Coalesce(line.actual_quantity, line.quantity)
-                    / line.quantity, 'NUMERIC')), else_=0)
-        quantity = Coalesce(line.actual_quantity, line.quantity)
-        return (line
-            .join(sale, condition=line.sale == sale.id)
-            .join(product, condition=line.product == product.id)
+        return (sold
+            .join(product, condition=sold.product == product.id)
             .join(suppliers, condition=suppliers.template == product.template)
             .select(
                 suppliers.supplier.as_('supplier'),
                 product.template.as_('template'),
-                line.product.as_('product'),
-                (cls._number(line.relief_amount) * ratio).as_('sales'),
-                quantity.as_('items'),
-                where=sale.state.in_(SPENDING)
-                & (sale.sale_date >= dt.date(year, 1, 1))
-                & (sale.sale_date <= dt.date(year, 12, 31))
-                & (line.relief_amount != Null)))
+                sold.product.as_('product'),
+                sold.sales.as_('sales'),
+                sold.items.as_('items')))
 
     @classmethod
     def sales_query(cls, year):
         "Return the counted sales of each supplier's products in year"
-        lines = cls.sale_lines_query(year)
-        # By product first: its products are then counted without a
-        # DISTINCT (a sort of every line by supplier)
-        products = lines.select(
-            lines.supplier.as_('supplier'),
-            lines.product.as_('product'),
-            Sum(lines.sales).as_('sales'),
-            Sum(lines.items).as_('items'),
-            group_by=[lines.supplier, lines.product])
-        return products.select(
-            products.supplier.as_('supplier'),
-            Sum(products.sales).as_('sales'),
-            Sum(products.items).as_('items'),
-            Count(products.product).as_('products'),
-            group_by=[products.supplier])
+        sold = cls.sold_query(year)
+        return sold.select(
+            sold.supplier.as_('supplier'),
+            Sum(sold.sales).as_('sales'),
+            Sum(sold.items).as_('items'),
+            # A row per product
+            Count(sold.product).as_('products'),
+            group_by=[sold.supplier])
 
     @classmethod
-    def purchase_lines_query(cls, year):
-        """Return the confirmed purchase lines of relief products in year:
-        their supplier, template, product and amount"""
+    def bought_query(cls, year):
+        """Return the confirmed purchases of relief products in year, a row
+        per supplier and product: its template and amount (summed before
+        the product is joined)"""
         pool = Pool()
         purchase = pool.get('purchase.purchase').__table__()
         line = pool.get('purchase.line').__table__()
         product = pool.get('product.product').__table__()
         template = pool.get('product.template').__table__()
-        return (line
-            .join(purchase, condition=line.purchase == purchase.id)
-            .join(product, condition=line.product == product.id)
+        bought = line.join(purchase, condition=line.purchase == purchase.id
+            ).select(
+            purchase.party.as_('supplier'),
+            line.product.as_('product'),
+            Sum(cls._number(line.unit_price) * Cast(
+                    line.quantity, 'NUMERIC')).as_('purchases'),
+            where=purchase.state.in_(PURCHASED)
+            & (purchase.purchase_date >= dt.date(year, 1, 1))
+            & (purchase.purchase_date <= dt.date(year, 12, 31)),
+            group_by=[purchase.party, line.product])
+        return (bought
+            .join(product, condition=bought.product == product.id)
             .join(template, condition=product.template == template.id)
             .select(
-                purchase.party.as_('supplier'),
+                bought.supplier.as_('supplier'),
                 template.id.as_('template'),
-                line.product.as_('product'),
-                (cls._number(line.unit_price) * Cast(
-                        line.quantity, 'NUMERIC')).as_('purchases'),
-                where=purchase.state.in_(PURCHASED)
-                & (template.relief == Literal(True))
-                & (purchase.purchase_date >= dt.date(year, 1, 1))
-                & (purchase.purchase_date <= dt.date(year, 12, 31))))
+                bought.product.as_('product'),
+                bought.purchases.as_('purchases'),
+                where=template.relief == Literal(True)))
 
     @classmethod
     def purchases_query(cls, year):
         "Return what was bought of relief products from each supplier"
-        lines = cls.purchase_lines_query(year)
-        return lines.select(
-            lines.supplier.as_('supplier'),
-            Sum(lines.purchases).as_('purchases'),
-            group_by=[lines.supplier])
+        bought = cls.bought_query(year)
+        return bought.select(
+            bought.supplier.as_('supplier'),
+            Sum(bought.purchases).as_('purchases'),
+            group_by=[bought.supplier])
 
     @classmethod
     def table_query(cls):
@@ -226,14 +231,14 @@ class OriginCategory(ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        """Return the figures of Origin's lines by the categories of their
+        """Return the figures of Origin's products by the categories of their
         product (a product of two categories counts in both)"""
         pool = Pool()
         Origin = pool.get('relief.report.origin')
         TemplateCategory = pool.get('product.template-product.category')
         year = _year()
-        sales = Origin.sale_lines_query(year)
-        purchases = Origin.purchase_lines_query(year)
+        sales = Origin.sold_query(year)
+        purchases = Origin.bought_query(year)
         in_sales, in_purchases = (
             TemplateCategory.__table__(), TemplateCategory.__table__())
         rows = Union(
