@@ -38,6 +38,8 @@ OPEN = {
     'ir.session.wizard': "the session of a wizard a user runs (created by "
         "every wizard); relief's rule: own sessions only",
     'ir.ui.menu.favorite': _OWN,
+    'dashboard.action': _OWN + "; administrators set anyone's board "
+        "(relief_report's dashboard.xml)",
     'ir.ui.view_tree_optional': _OWN,
     'ir.ui.view_tree_width': _OWN,
     'ir.sequence': "record rules per sequence type: only the groups of "
