@@ -24,7 +24,8 @@ import dbtools
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import (
+        StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -221,9 +222,26 @@ def _log_in(browser, url, login, password, database=DATABASE):
     browser.get(url + "#" + database)
     entry = check(EC.visibility_of_element_located((By.ID, "login")),
         "the login dialog did not show")
-    entry.send_keys(login, Keys.ENTER)
-    entry = check(EC.visibility_of_element_located(
-            (By.ID, "ask-dialog-entry")), "the password dialog did not show")
+    entry.send_keys(login)
+    # The dialog shows before it answers its button (sao asks the server
+    # for the databases first): a click too early does nothing, so click
+    # again until the password is asked for
+    button = entry.find_element(By.XPATH,
+        "./ancestor::div[contains(@class, 'panel-body')]//button")
+    asked = EC.visibility_of_element_located((By.ID, "ask-dialog-entry"))
+    for _ in range(6):
+        try:
+            if button.is_enabled():
+                button.click()
+        except StaleElementReferenceException:
+            pass  # the dialog is gone: logging in
+        try:
+            entry = WebDriverWait(browser, 5).until(asked)
+            break
+        except TimeoutException:
+            continue
+    else:
+        entry = check(asked, "the password dialog did not show")
     entry.send_keys(password, Keys.ENTER)
     return check(lambda d: next((text for _, text, depth in _menu_rows(d)
                 if depth == 0 and text in ROOT_MENU), None),
