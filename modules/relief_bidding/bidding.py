@@ -4,8 +4,12 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Column, Values
-from sql.aggregate import Count
+from sql import Cast, Column, Window
+from sql.aggregate import Count, Max, Min
+from sql.conditionals import Case, Coalesce, NullIf
+from sql.functions import Function, Round as RoundOff, RowNumber
+
+from trytond import backend
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -17,6 +21,13 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import BidError, BidSealedError, InvitationError, RoundError
+
+
+class Printf(Function):
+    "SQLite's printf()"
+    __slots__ = ()
+    _function = 'PRINTF'
+
 
 # Rounds whose bids are unsealed
 OPENED = ['opened', 'awarded']
@@ -747,32 +758,71 @@ class Bid(ModelSQL, ModelView):
     @classmethod
     def compute_scores(cls, rounds):
         """Score the bids of rounds: each part is its weight times the
-        bid's figure relative to the best of its product (the figures read
-        in one query, the scores written by _write_scores)"""
+        bid's figure relative to the best of its product's bids, rounded to
+        the cent; one UPDATE a thousand rounds, the best figures by window
+        functions over each round line (no bid read into Python)"""
         pool = Pool()
         Config = pool.get('relief.bidding.configuration')
         config = Config(1)
+        table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        by_line = defaultdict(list)
+        names = ['score_price', 'score_poor_people', 'score_quality',
+            'score_capacity']
         for sub in grouped_slice([r.id for r in rounds], 1000):
-            cursor.execute(*cls._figures_query(list(sub)))
-            for row in cursor:
-                by_line[row[1]].append(row)
-        scores = {}
-        for rows in by_line.values():
-            low = min(cls._decimal(r[2]) for r in rows)
-            most = max(r[5] or 0 for r in rows)
-            for id_, _, price, capacity, quantity, poor, incidents in rows:
-                parts = cls._score_parts(config, cls._decimal(price),
-                    capacity, quantity, low, most, poor or 0, incidents)
-                parts['score'] = sum(parts.values())
-                scores[id_] = parts
-        cls._write_scores(scores)
+            parts = cls._parts_query(config, cls._figures_query(list(sub)))
+            values = [Column(parts, n) for n in names]
+            values.append(sum(values[1:], values[0]))
+            cursor.execute(*table.update(
+                    [Column(table, n) for n in names + ['score']],
+                    [cls._numeric(v) for v in values],
+                    from_=[parts],
+                    where=table.id == parts.id))
 
     @staticmethod
-    def _decimal(value):
-        # SQLite may return a Numeric as a float
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+    def _numeric(value):
+        "value as a Numeric field keeps it"
+        if backend.name == 'sqlite':
+            # Tryton keeps a Decimal's text as a BLOB (not a REAL)
+            return Cast(Printf('%.2f', value), 'BLOB')
+        return value
+
+    @staticmethod
+    def _number(value):
+        """value as a decimal number (a real on SQLite, whose NUMERIC may
+        hold an integer and divide as one)"""
+        return Cast(value, 'REAL' if backend.name == 'sqlite' else 'NUMERIC')
+
+    @classmethod
+    def _parts_query(cls, config, figures):
+        """The points of each bid of figures: price (the lowest price of its
+        product over its own), 带贫人数 (its own over the most), quality
+        record (1 over 1 + its incidents), capacity (its capacity over the
+        quantity asked, at most 1)"""
+        number = cls._number
+        window = Window([figures.line])
+
+        def points(weight, ratio):
+            # A weight is a Decimal: a float for SQLite's arithmetic
+            if backend.name == 'sqlite':
+                weight = float(weight)
+            return RoundOff(ratio * weight, 2)
+        capacity = number(figures.capacity) / number(figures.quantity)
+        return figures.select(
+            figures.id,
+            points(config.weight_price, number(
+                    Min(figures.price, window=window)) / number(
+                    figures.price)).as_('score_price'),
+            Coalesce(points(config.weight_poor_people,
+                    number(figures.poor_people) / NullIf(number(Max(
+                                Coalesce(figures.poor_people, 0),
+                                window=window)), 0)),
+                0).as_('score_poor_people'),
+            points(config.weight_quality,
+                number(1) / number(figures.incidents + 1)).as_(
+                'score_quality'),
+            points(config.weight_capacity,
+                Case((capacity > 1, number(1)), else_=capacity)).as_(
+                'score_capacity'))
 
     @classmethod
     def _figures_query(cls, round_ids):
@@ -793,13 +843,16 @@ class Bid(ModelSQL, ModelView):
         product = ProductCertification.__table__()
         today = Date.today()
         since = today - dt.timedelta(days=3 * 365)
-        poor_people = certification.select(certification.poor_people,
-            where=(certification.supplier == bid.supplier)
-            & (certification.state == 'certified')
+        # Each supplier's certificate in force ranked (the first is the one
+        # find_valid keeps), joined once: not a subquery per bid
+        in_force = certification.select(
+            certification.supplier, certification.poor_people,
+            RowNumber(window=Window([certification.supplier],
+                    order_by=[certification.valid_from.asc,
+                        certification.id.asc])).as_('rank'),
+            where=(certification.state == 'certified')
             & (certification.valid_from <= today)
-            & (certification.valid_to >= today),
-            order_by=[certification.valid_from.asc, certification.id.asc],
-            limit=1)
+            & (certification.valid_to >= today))
         delisted = entry.select(entry.template,
             where=(entry.state == 'delisted')
             & entry.delist_reason.in_(QUALITY_REASONS)
@@ -807,44 +860,9 @@ class Bid(ModelSQL, ModelView):
         incidents = product.select(Count(product.template, distinct=True),
             where=(product.supplier == bid.supplier)
             & product.template.in_(delisted))
-        return bid.join(line, condition=bid.line == line.id).select(
+        return bid.join(line, condition=bid.line == line.id).join(in_force,
+            'LEFT', condition=(in_force.supplier == bid.supplier)
+            & (in_force.rank == 1)).select(
             bid.id, bid.line, bid.price, bid.capacity, line.quantity,
-            poor_people, incidents,
+            in_force.poor_people, incidents.as_('incidents'),
             where=bid.round.in_(round_ids))
-
-    @classmethod
-    def _write_scores(cls, scores):
-        """Write {bid id: {field: points}}: an UPDATE … FROM (VALUES …) per
-        500 bids (written once, at the opening: no user's change to check,
-        validate or record; a CASE on the id would test every id per row)"""
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        names = ['score_price', 'score_poor_people', 'score_quality',
-            'score_capacity', 'score']
-        for sub in grouped_slice(sorted(scores), 500):
-            values = Values([[i] + [scores[i][n] for n in names]
-                    for i in sub])
-            cursor.execute(*table.update(
-                    [Column(table, n) for n in names],
-                    [Column(values, 'column%s' % (j + 2))
-                        for j in range(len(names))],
-                    from_=[values],
-                    where=table.id == values.column1))
-
-    @staticmethod
-    def _score_parts(config, price, capacity, quantity, low, most,
-            poor_people, incidents):
-        cent = Decimal('0.01')
-
-        def points(weight, ratio):
-            return (weight * Decimal(str(ratio))).quantize(cent)
-        return {
-            'score_price': points(config.weight_price,
-                float(low / price) if price else 0),
-            'score_poor_people': points(config.weight_poor_people,
-                poor_people / most if most else 0),
-            'score_quality': points(config.weight_quality,
-                1 / (1 + incidents)),
-            'score_capacity': points(config.weight_capacity,
-                min(capacity / quantity, 1)),
-            }
