@@ -60,9 +60,11 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     weight_quality = fields.Numeric(
         "Quality Weight", digits=(16, 2), required=True,
         domain=[('weight_quality', '>=', 0)],
-        help="Points of a clean quality record; each product of the "
-        "supplier delisted for a quality or food-safety problem in the "
-        "last three years divides them (1 / (1 + n)).")
+        help="Points of a clean quality record: times the pass rate of the "
+        "supplier's inspections in the last twelve months (its scorecard's; "
+        "all without inspection), divided by 1 + the number of its products "
+        "delisted for a quality or food-safety problem in the last three "
+        "years.")
     weight_capacity = fields.Numeric(
         "Capacity Weight", digits=(16, 2), required=True,
         domain=[('weight_capacity', '>=', 0)],
@@ -796,8 +798,8 @@ class Bid(ModelSQL, ModelView):
     def _parts_query(cls, config, figures):
         """The points of each bid of figures: price (the lowest price of its
         product over its own), 带贫人数 (its own over the most), quality
-        record (1 over 1 + its incidents), capacity (its capacity over the
-        quantity asked, at most 1)"""
+        record (its scorecard's pass rate over 1 + its incidents),
+        capacity (its capacity over the quantity asked, at most 1)"""
         number = cls._number
         window = Window([figures.line])
 
@@ -818,8 +820,9 @@ class Bid(ModelSQL, ModelView):
                                 window=window)), 0)),
                 0).as_('score_poor_people'),
             points(config.weight_quality,
-                number(1) / number(figures.incidents + 1)).as_(
-                'score_quality'),
+                Coalesce(number(figures.passed) / NullIf(
+                        number(figures.inspections), 0), number(1))
+                / number(figures.incidents + 1)).as_('score_quality'),
             points(config.weight_capacity,
                 Case((capacity > 1, number(1)), else_=capacity)).as_(
                 'score_capacity'))
@@ -828,14 +831,17 @@ class Bid(ModelSQL, ModelView):
     def _figures_query(cls, round_ids):
         """Per bid of the rounds: id, line, price, capacity, the line's
         quantity, the supplier's 带贫人数 (certificate in force today, the
-        one find_valid keeps) and its quality incidents (products delisted
-        for quality or food safety in the last three years)"""
+        one find_valid keeps), its inspections and those passed in the last
+        twelve months (as its scorecard counts them) and its quality
+        incidents (products delisted for quality or food safety in the last
+        three years)"""
         pool = Pool()
         Date = pool.get('ir.date')
         Line = pool.get('relief.bidding.round.line')
         Certification = pool.get('relief.supplier.certification')
         Entry = pool.get('relief.catalogue.entry')
         ProductCertification = pool.get('relief.product.certification')
+        Scorecard = pool.get('relief.bidding.scorecard')
         bid = cls.__table__()
         line = Line.__table__()
         certification = Certification.__table__()
@@ -843,6 +849,9 @@ class Bid(ModelSQL, ModelView):
         product = ProductCertification.__table__()
         today = Date.today()
         since = today - dt.timedelta(days=3 * 365)
+        inspections = Scorecard._inspections(
+            dt.datetime.combine(today - dt.timedelta(days=365), dt.time()),
+            dt.datetime.combine(today + dt.timedelta(days=1), dt.time()))
         # Each supplier's certificate in force ranked (the first is the one
         # find_valid keeps), joined once: not a subquery per bid
         in_force = certification.select(
@@ -862,7 +871,9 @@ class Bid(ModelSQL, ModelView):
             & product.template.in_(delisted))
         return bid.join(line, condition=bid.line == line.id).join(in_force,
             'LEFT', condition=(in_force.supplier == bid.supplier)
-            & (in_force.rank == 1)).select(
+            & (in_force.rank == 1)).join(inspections, 'LEFT',
+            condition=inspections.supplier == bid.supplier).select(
             bid.id, bid.line, bid.price, bid.capacity, line.quantity,
-            in_force.poor_people, incidents.as_('incidents'),
+            in_force.poor_people, inspections.inspections,
+            inspections.passed, incidents.as_('incidents'),
             where=bid.round.in_(round_ids))

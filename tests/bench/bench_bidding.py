@@ -8,7 +8,8 @@ Run by scripts/bench (a throwaway cluster in TRYTOND_DATABASE_URI).
               product), Bid.compute_scores as the second committee
               member's Open runs it, against a hand-written UPDATE … FROM
               of the same figures (window functions per product; the
-              带贫人数 and the quality record read as the module reads them);
+              带贫人数 and the quality record, the scorecard's pass rate
+              included, read as the module reads them);
               the scores each wrote are read after the timing, to compare
   scorecard   the scorecards of M certified suppliers over a year of
               receipts (R done supplier shipments each, one inspection
@@ -166,26 +167,35 @@ def set_up(rng, suppliers, bids, receipts):
 SCORES_SQL = """
 WITH b AS (
     SELECT bid.id, bid.line, bid.price, bid.capacity, l.quantity,
-        COALESCE(c.poor_people, 0) AS pp,
+        COALESCE(c.poor_people, 0) AS pp, i.inspections, i.passed,
         (SELECT COUNT(DISTINCT pc.template)
             FROM relief_product_certification pc
             WHERE pc.supplier = bid.supplier AND pc.template IN (
                 SELECT e.template FROM relief_catalogue_entry e
                 WHERE e.state = 'delisted'
                     AND e.delist_reason IN ('quality', 'food_safety')
-                    AND e.delisted >= CURRENT_DATE - 3 * 365)) AS incidents
+                    AND e.delisted >= %(today)s::date - 3 * 365)) AS incidents
     FROM relief_bidding_bid bid
     JOIN relief_bidding_round_line l ON l.id = bid.line
     LEFT JOIN relief_supplier_certification c ON c.supplier = bid.supplier
-        AND c.state = 'certified' AND c.valid_from <= CURRENT_DATE
-        AND c.valid_to >= CURRENT_DATE
+        AND c.state = 'certified' AND c.valid_from <= %(today)s::date
+        AND c.valid_to >= %(today)s::date
+    LEFT JOIN (SELECT s.supplier, COUNT(*) AS inspections,
+            SUM(CASE WHEN q.state = 'passed' THEN 1 ELSE 0 END) AS passed
+        FROM quality_inspection q JOIN stock_shipment_in s
+            ON q.origin = 'stock.shipment.in,' || s.id
+        WHERE q.state IN ('passed', 'failed')
+            AND q.processed_at >= %(today)s::date - 365
+            AND q.processed_at < %(today)s::date + 1
+        GROUP BY s.supplier) AS i ON i.supplier = bid.supplier
     WHERE bid.round = %(round)s),
 s AS (
     SELECT id,
         ROUND(%(price)s * MIN(price) OVER w / price, 2) AS sp,
         COALESCE(ROUND(%(poor)s * pp / NULLIF(MAX(pp) OVER w, 0), 2), 0)
             AS spp,
-        ROUND(%(quality)s / (1 + incidents), 2) AS sq,
+        ROUND(COALESCE(passed::numeric / NULLIF(inspections, 0), 1)
+            / (1 + incidents) * %(quality)s, 2) AS sq,
         ROUND(%(capacity)s * LEAST(capacity / quantity, 1)::numeric, 2)
             AS sc
     FROM b WINDOW w AS (PARTITION BY line))
@@ -253,6 +263,8 @@ def bench(args, round_id):
     def scores_sql():
         cursor = Transaction().connection.cursor()
         cursor.execute(SCORES_SQL, {
+                # The company's today, as the module's (not the server's)
+                'today': pool.get('ir.date').today(),
                 'round': round_id, 'price': config.weight_price,
                 'poor': config.weight_poor_people,
                 'quality': config.weight_quality,
