@@ -966,25 +966,38 @@ class Bid(ModelSQL, ModelView):
     def set_quotation_lines(cls, bids):
         """Link each bid to the line of its supplier's quotation for its
         product (the module's write, not a user's)"""
+        pool = Pool()
+        Invitation = pool.get('relief.bidding.invitation')
+        QuotationLine = pool.get('purchase.request.quotation.line')
+        if not bids:
+            return
         to_write = []
         with without_check_access():
-            for bid in cls.browse([b.id for b in bids]):
-                line = bid.get_quotation_line()
-                if line != bid.quotation_line:
-                    to_write.extend(([bid], {
-                                'quotation_line': line.id if line else None,
-                                }))
+            bids = cls.browse([b.id for b in bids])
+            quotations = {}  # (round, supplier): quotation
+            for sub in grouped_slice(list({b.round.id for b in bids}), 1000):
+                for invitation in Invitation.search([
+                            ('round', 'in', list(sub)),
+                            ('quotation', '!=', None),
+                            ], order=[]):
+                    quotations[invitation.round.id,
+                        invitation.supplier.id] = invitation.quotation.id
+            lines = {}  # (quotation, request): its line
+            for sub in grouped_slice(list(set(quotations.values())), 1000):
+                for line in QuotationLine.search([
+                            ('quotation', 'in', list(sub)),
+                            ], order=[]):
+                    lines[line.quotation.id, line.request.id] = line.id
+            for bid in bids:
+                request = bid.line.request
+                line = lines.get((quotations.get(
+                            (bid.round.id, bid.supplier.id)),
+                        request.id if request else None))
+                if line != (bid.quotation_line.id
+                        if bid.quotation_line else None):
+                    to_write.extend(([bid], {'quotation_line': line}))
             if to_write:
                 cls.write(*to_write)
-
-    def get_quotation_line(self):
-        request = self.line.request
-        for invitation in self.round.invitations:
-            if (invitation.supplier == self.supplier and invitation.quotation
-                    and request):
-                for line in invitation.quotation.lines:
-                    if line.request == request:
-                        return line
 
     @classmethod
     def unsealed_figures(cls, bids):
