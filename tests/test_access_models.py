@@ -195,6 +195,42 @@ def test_role_changes(pool, role):
     assert changes == expected, f"{role} changes {changes}"
 
 
+# The official models of the rounds' requests for quotation
+# (purchase_request_quotation, relief_bidding's invitation): what each role
+# may do on them, 'r' for read then its changes.  The bidding role reads
+# them (its buttons make, send, receive and reject them without access
+# checks; relief_bidding refuses a user's change of a round's quotation);
+# the purchase group reads every request and quotation as Tryton gives it,
+# but relief_bidding's record rules hide a round's to whoever is neither of
+# the bidding nor of the purchase request group (scenario_bidding_round:
+# finance sees none of them).  Quotation lines follow their quotation.
+QUOTATION_MODELS = ['purchase.request', 'purchase.request.quotation',
+    'purchase.request.quotation.line']
+QUOTATIONS = {
+    'back office': 'r',
+    'finance': 'r',
+    'accountant': '',
+    'mall channel': '',
+    'counter clerk': '',
+    'counter channel': '',
+    'bidding': 'r',
+    'union buyer': '',
+    }
+
+
+@pytest.mark.parametrize('role', sorted(ROLES))
+def test_role_quotations(pool, role):
+    "A role's access to the requests for quotation is QUOTATIONS's"
+    ModelData = pool.get('ir.model.data')
+    xml_ids, _ = ROLES[role]
+    groups = [ModelData.get_id(*x.split('.')) for x in xml_ids]
+    access = _access(pool, groups, QUOTATION_MODELS)
+    found = {m: ('r' if access[m]['read'] else '') + _changes(
+            {m: access[m]}).get(m, '') for m in QUOTATION_MODELS}
+    assert found == dict.fromkeys(QUOTATION_MODELS, QUOTATIONS[role]), (
+        f"{role}: {found}")
+
+
 def test_walk_fails_without_a_row(pool):
     "Removing one access row opens its model and the walk says so"
     Access = pool.get('ir.model.access')

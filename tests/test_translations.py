@@ -25,7 +25,7 @@ sale_price_list, sale_promotion, sale_promotion_coupon; relief_mall:
 account_payment, account_payment_clearing, sale_payment, web_shop,
 web_user; relief_counter: sale_point, stock_supply, stock_lot_sled,
 purchase_request; relief_report: dashboard; relief_bidding:
-purchase_blanket_agreement, quality): an override is applied when its module is loaded, and its
+purchase_blanket_agreement, purchase_request_quotation, quality): an override is applied when its module is loaded, and its
 target must be loaded before."""
 import re
 from pathlib import Path

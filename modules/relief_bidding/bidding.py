@@ -18,7 +18,7 @@ from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import BidError, BidSealedError, InvitationError, RoundError
 
@@ -38,9 +38,26 @@ SEALED = ['price', 'quantity', 'delivery_date', 'capacity', 'score',
 QUALITY_REASONS = ['quality', 'food_safety']
 # What the round's buttons write, never a user
 ROUND_WORKFLOW = {'state', 'first_opened', 'second_opened'}
-# What the opening and the award write on a bid, never a user
+# What the opening and the award write on a bid, never a user (and its
+# quotation line, set with it)
 BID_WORKFLOW = {'awarded', 'agreement_line', 'score', 'score_price',
-    'score_poor_people', 'score_quality', 'score_capacity'}
+    'score_poor_people', 'score_quality', 'score_capacity', 'quotation_line'}
+
+
+def _check_link(Model, mode, records, values, name):
+    """Refuse a user's write of the link name that the round's workflow
+    sets, or a creation with it"""
+    if mode == 'write' and name in (values or {}):
+        records = list(records)
+    elif mode == 'create':
+        records = [r for r in records if getattr(r, name)]
+    else:
+        records = []
+    if records:
+        raise RoundError(gettext(
+                'relief_bidding.msg_round_link',
+                record=records[0].rec_name,
+                field=Model.__names__(name)['field']))
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -99,6 +116,15 @@ class Round(Workflow, ModelSQL, ModelView):
     name = fields.Char(
         "Campaign", required=True, states=_states,
         help="What the round buys for, e.g. 2026 中秋大礼包.")
+    warehouse = fields.Many2One(
+        'stock.location', "Warehouse",
+        domain=[('type', '=', 'warehouse')],
+        states={
+            'readonly': Eval('state') != 'draft',
+            'required': Eval('state') != 'draft',
+            },
+        help="Where the goods are delivered: the address of the requests "
+        "for quotation sent to the suppliers.")
     lines = fields.One2Many(
         'relief.bidding.round.line', 'round', "Products", states=_states)
     delivery_from = fields.Date(
@@ -193,6 +219,10 @@ class Round(Workflow, ModelSQL, ModelView):
         return 'draft'
 
     @classmethod
+    def default_warehouse(cls):
+        return Pool().get('stock.location').get_default_warehouse()
+
+    @classmethod
     def default_first_opened(cls):
         return False
 
@@ -220,6 +250,31 @@ class Round(Workflow, ModelSQL, ModelView):
                         round=round_.rec_name))
         Invitation.check_suppliers(
             [i for r in rounds for i in r.invitations])
+        cls.request_quotations(rounds)
+
+    @classmethod
+    def request_quotations(cls, rounds):
+        """The formal request for quotation: a purchase request per product
+        of the rounds, then a quotation sent to each invited supplier"""
+        pool = Pool()
+        Request = pool.get('purchase.request')
+        Line = pool.get('relief.bidding.round.line')
+        Invitation = pool.get('relief.bidding.invitation')
+        for round_ in rounds:
+            if not round_.warehouse:
+                raise RoundError(gettext(
+                        'relief_bidding.msg_round_warehouse',
+                        round=round_.rec_name))
+        lines = [l for r in rounds for l in r.lines if not l.request]
+        requests = [l.get_request() for l in lines]
+        Request.save(requests)
+        to_write = []
+        for line, request in zip(lines, requests):
+            to_write.extend(([line], {'request': request.id}))
+        if to_write:
+            Line.write(*to_write)
+        Invitation.request_quotations(Invitation.browse(
+                [i.id for r in rounds for i in r.invitations]))
 
     @classmethod
     @ModelView.button
@@ -265,7 +320,43 @@ class Round(Workflow, ModelSQL, ModelView):
     @classmethod
     @Workflow.transition('opened')
     def unseal(cls, rounds):
-        pass
+        cls.receive_quotations(rounds)
+
+    @classmethod
+    def receive_quotations(cls, rounds):
+        """The bids become the suppliers' quotations: each bid's price,
+        quantity and delivery date on its quotation line (read past the
+        seal: the round is opened when this returns); the quotations of the
+        suppliers who bid are received, the others rejected"""
+        pool = Pool()
+        Bid = pool.get('relief.bidding.bid')
+        Quotation = pool.get('purchase.request.quotation')
+        QuotationLine = pool.get('purchase.request.quotation.line')
+        bids = [b for r in rounds for b in r.bids if b.quotation_line]
+        figures = Bid.unsealed_figures(bids)
+        lines = []
+        bidders = set()
+        for bid in bids:
+            line = bid.quotation_line
+            row = figures[bid.id]
+            line.unit_price = row['price']
+            line.quantity = row['quantity']
+            line.supply_date = row['delivery_date']
+            line.currency = bid.round.company.currency
+            lines.append(line)
+            bidders.add((bid.round, bid.supplier))
+        QuotationLine.save(lines)
+        received, rejected = [], []
+        for round_ in rounds:
+            for invitation in round_.invitations:
+                if invitation.quotation \
+                        and invitation.quotation.state == 'sent':
+                    if (round_, invitation.supplier) in bidders:
+                        received.append(invitation.quotation)
+                    else:
+                        rejected.append(invitation.quotation)
+        Quotation.receive(received)
+        Quotation.reject(rejected)
 
     @classmethod
     @ModelView.button
@@ -289,6 +380,33 @@ class Round(Workflow, ModelSQL, ModelView):
                             }))
         if to_write:
             Bid.write(*to_write)
+        cls.choose_quotations(rounds, winners)
+
+    @classmethod
+    def choose_quotations(cls, rounds, winners):
+        """The winning bid's quotation line becomes its request's preferred
+        one (Tryton's Create Purchase buys from it); the quotations of the
+        suppliers who won nothing are rejected"""
+        pool = Pool()
+        Request = pool.get('purchase.request')
+        Quotation = pool.get('purchase.request.quotation')
+        won = {b.line: b for b in winners}
+        requests, rejected = [], []
+        for round_ in rounds:
+            for line in round_.lines:
+                if not line.request:
+                    continue
+                bid = won.get(line)
+                line.request.preferred_quotation_line = (
+                    bid.quotation_line if bid else None)
+                requests.append(line.request)
+            suppliers = {b.supplier for b in winners if b.round == round_}
+            rejected.extend(i.quotation for i in round_.invitations
+                if i.quotation and i.quotation.state == 'received'
+                and i.supplier not in suppliers)
+        Request.save(requests)
+        Quotation.reject(rejected)
+        Request.update_state(requests)
 
     @staticmethod
     def _group_winners(winners):
@@ -331,7 +449,22 @@ class Round(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, rounds):
-        pass
+        cls.cancel_quotations(rounds)
+
+    @classmethod
+    def cancel_quotations(cls, rounds):
+        """The round's quotations are cancelled (a sent one back to draft
+        first, as Tryton allows), and with them its requests"""
+        pool = Pool()
+        Request = pool.get('purchase.request')
+        Quotation = pool.get('purchase.request.quotation')
+        quotations = [i.quotation for r in rounds for i in r.invitations
+            if i.quotation]
+        Quotation.draft([q for q in quotations if q.state == 'sent'])
+        quotations = Quotation.browse(quotations)
+        Quotation.cancel([q for q in quotations if q.state == 'draft'])
+        Request.update_state(
+            [l.request for r in rounds for l in r.lines if l.request])
 
     @classmethod
     def validate_fields(cls, rounds, field_names):
@@ -409,11 +542,41 @@ class RoundLine(ModelSQL, ModelView):
         domain=[('quantity', '>', 0)])
     unit = fields.Many2One(
         'product.uom', "Unit", required=True, ondelete='RESTRICT')
+    request = fields.Many2One(
+        'purchase.request', "Purchase Request", readonly=True,
+        ondelete='RESTRICT',
+        help="The request for quotation of the product, made by the "
+        "invitation.")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('round')
+
+    def get_request(self):
+        "The purchase request of the product for the round's quotations"
+        Request = Pool().get('purchase.request')
+        round_ = self.round
+        return Request(
+            company=round_.company, product=self.product,
+            description=self.rec_name, quantity=self.quantity,
+            unit=self.unit, warehouse=round_.warehouse,
+            purchase_date=round_.delivery_from,
+            supply_date=round_.delivery_to, origin=round_,
+            state='draft')
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if external:
+            _check_link(cls, mode, lines, values, 'request')
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('request')
+        return super().copy(lines, default=default)
 
     @fields.depends('product', 'unit')
     def on_change_product(self):
@@ -435,6 +598,10 @@ class Invitation(ModelSQL, ModelView):
         'relief.bidding.round', "Round", required=True, ondelete='CASCADE')
     supplier = fields.Many2One(
         'party.party', "Supplier", required=True, ondelete='RESTRICT')
+    quotation = fields.Many2One(
+        'purchase.request.quotation', "Quotation", readonly=True,
+        ondelete='RESTRICT',
+        help="The request for quotation sent to the supplier.")
 
     @classmethod
     def __setup__(cls):
@@ -448,6 +615,60 @@ class Invitation(ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return self.supplier.rec_name
+
+    @classmethod
+    def create(cls, vlist):
+        invitations = super().create(vlist)
+        # Invited to a round already sent: its quotation is sent at once
+        with without_check_access():
+            cls.request_quotations([i for i in invitations
+                    if i.round.state == 'invited'])
+        return invitations
+
+    @classmethod
+    def request_quotations(cls, invitations):
+        """A quotation for each invitation's supplier, a line per request
+        of its round, sent (numbered by Tryton's sequence)"""
+        pool = Pool()
+        Quotation = pool.get('purchase.request.quotation')
+        Request = pool.get('purchase.request')
+        invitations = [i for i in invitations if not i.quotation]
+        quotations = [i.get_quotation() for i in invitations]
+        Quotation.save(quotations)
+        to_write = []
+        for invitation, quotation in zip(invitations, quotations):
+            to_write.extend(([invitation], {'quotation': quotation.id}))
+        if to_write:
+            cls.write(*to_write)
+        Quotation.send(quotations)
+        Request.update_state(list({l.request
+                    for q in quotations for l in q.lines}))
+
+    def get_quotation(self):
+        pool = Pool()
+        Quotation = pool.get('purchase.request.quotation')
+        QuotationLine = pool.get('purchase.request.quotation.line')
+        round_ = self.round
+        quotation = Quotation(
+            company=round_.company, supplier=self.supplier,
+            warehouse=round_.warehouse)
+        quotation.supplier_address = self.supplier.address_get()
+        lines = []
+        for line in round_.lines:
+            request = line.request
+            # No price: the bid is sealed until the opening
+            lines.append(QuotationLine(
+                    request=request, description=request.description,
+                    quantity=request.quantity, unit=request.unit,
+                    supply_date=request.supply_date))
+        quotation.lines = lines
+        return quotation
+
+    @classmethod
+    def copy(cls, invitations, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('quotation')
+        return super().copy(invitations, default=default)
 
     @classmethod
     def check_suppliers(cls, invitations):
@@ -492,6 +713,15 @@ class Invitation(ModelSQL, ModelView):
             external=False):
         super().check_modification(
             mode, invitations, values=values, external=external)
+        if external:
+            _check_link(cls, mode, invitations, values, 'quotation')
+            if mode == 'write' and {'round', 'supplier'} & set(values):
+                for invitation in invitations:
+                    if invitation.quotation:
+                        raise RoundError(gettext(
+                                'relief_bidding.msg_invitation_sent_change',
+                                supplier=invitation.supplier.rec_name,
+                                round=invitation.round.rec_name))
         if mode == 'delete':
             for invitation in invitations:
                 if invitation.round.state != 'draft':
@@ -549,6 +779,11 @@ class Bid(ModelSQL, ModelView):
     agreement_line = fields.Many2One(
         'purchase.blanket_agreement.line', "Blanket Agreement Line",
         readonly=True, ondelete='RESTRICT')
+    quotation_line = fields.Many2One(
+        'purchase.request.quotation.line', "Quotation Line",
+        readonly=True, ondelete='RESTRICT',
+        help="The line of the supplier's quotation for the product: the "
+        "opening copies the bid onto it.")
 
     del _states
 
@@ -719,6 +954,70 @@ class Bid(ModelSQL, ModelView):
                     'relief_bidding.msg_bid_workflow',
                     bid=bids[0].rec_name,
                     field=cls.__names__(sorted(names)[0])['field']))
+
+    @classmethod
+    def create(cls, vlist):
+        bids = super().create(vlist)
+        cls.set_quotation_lines(bids)
+        return bids
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        actions = iter(args)
+        cls.set_quotation_lines([b for bids, values in zip(actions, actions)
+                if {'round', 'line', 'supplier'} & set(values)
+                for b in bids])
+
+    @classmethod
+    def copy(cls, bids, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('quotation_line')
+        return super().copy(bids, default=default)
+
+    @classmethod
+    def set_quotation_lines(cls, bids):
+        """Link each bid to the line of its supplier's quotation for its
+        product (the module's write, not a user's)"""
+        pool = Pool()
+        Invitation = pool.get('relief.bidding.invitation')
+        QuotationLine = pool.get('purchase.request.quotation.line')
+        if not bids:
+            return
+        to_write = []
+        with without_check_access():
+            bids = cls.browse([b.id for b in bids])
+            quotations = {}  # (round, supplier): quotation
+            for sub in grouped_slice(list({b.round.id for b in bids}), 1000):
+                for invitation in Invitation.search([
+                            ('round', 'in', list(sub)),
+                            ('quotation', '!=', None),
+                            ], order=[]):
+                    quotations[invitation.round.id,
+                        invitation.supplier.id] = invitation.quotation.id
+            lines = {}  # (quotation, request): its line
+            for sub in grouped_slice(list(set(quotations.values())), 1000):
+                for line in QuotationLine.search([
+                            ('quotation', 'in', list(sub)),
+                            ], order=[]):
+                    lines[line.quotation.id, line.request.id] = line.id
+            for bid in bids:
+                request = bid.line.request
+                line = lines.get((quotations.get(
+                            (bid.round.id, bid.supplier.id)),
+                        request.id if request else None))
+                if line != (bid.quotation_line.id
+                        if bid.quotation_line else None):
+                    to_write.extend(([bid], {'quotation_line': line}))
+            if to_write:
+                cls.write(*to_write)
+
+    @classmethod
+    def unsealed_figures(cls, bids):
+        "{bid id: its figures}, read past the seal (for the opening)"
+        names = ['price', 'quantity', 'delivery_date', 'capacity']
+        return {r['id']: r
+            for r in super().read([b.id for b in bids], names)}
 
     @classmethod
     def validate_fields(cls, bids, field_names):

@@ -24,6 +24,11 @@ class RoundError(UserError):
     pass
 
 
+class QuotationRoundError(AccessError):
+    "A round's request for quotation changed by a user"
+    pass
+
+
 class QualityDelistError(UserError):
     "A failed receipt's product that cannot be delisted"
     pass

@@ -10,11 +10,17 @@ among them and
 enters their sealed bids; the round closes a few seconds later (in life:
 days), its two committee members (logins bid_officer and bid_inspector,
 their passwords in the credentials) open it, and the back office awards
-it: a running blanket agreement for each product's best bid.
+it: a running blanket agreement for each product's best bid.  The
+invitation is the round's request for quotation (purchase_request_quotation):
+a purchase request per product and a quotation sent to each supplier, which
+the opening fills with the bids (received, or rejected for a supplier who
+did not bid) and the award chooses from; the back office buys from a
+request with Create Purchase, against the agreement.
 
 Quality at receipt: the boxes of the round's first product are sampled
 when a supplier's delivery is received (pesticide residue at most 0.5
-mg/kg); the delivery of lot ZJ-FAIL-01 failed (0.9): the lot is blocked,
+mg/kg); the delivery of lot ZJ-FAIL-01 (50 boxes of the purchase made from
+the round's request) failed (0.9): the lot is blocked,
 its alert is open and proposes the product's delisting (left to the back
 office: Delist and Recall).  Prices, capacities and figures are
 invented."""
@@ -25,7 +31,7 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
-from proteus import Model
+from proteus import Model, Wizard
 
 from relief_certification import _ref, as_user
 
@@ -84,12 +90,14 @@ def create_committee(config, passwords):
 
 
 def grant_back_office(config):
-    "The back office runs the rounds and buys against the agreements"
+    """The back office runs the rounds and buys from their requests against
+    the agreements"""
     User = Model.get('res.user', config=config)
     Group = Model.get('res.group', config=config)
     user, = User.find([('login', '=', 'backoffice')])
     for xml_id in ['relief_bidding.group_bidding',
             'purchase_blanket_agreement.group_purchase_blanket_agreement',
+            'purchase_request.group_purchase_request',
             'quality.group_quality']:
         group = Group(_ref(config, xml_id))
         if group not in user.groups:
@@ -152,12 +160,17 @@ def create_round(config, rng, committee, today):
     Bid = Model.get('relief.bidding.bid', config=config)
     Template = Model.get('product.template', config=config)
     Party = Model.get('party.party', config=config)
+    Location = Model.get('stock.location', config=config)
     bidders = _bidders(config, today)
     templates = sorted(bidders, key=lambda t: (-len(bidders[t]), t))[:2]
     add_bidders(config, rng, bidders, templates, today)
     now = dt.datetime.now().replace(microsecond=0)
     round_ = Round(name=CAMPAIGN)
-    round_.delivery_from = today + dt.timedelta(days=7)
+    # Delivered to the distributor's warehouse from the award (the
+    # agreement's validity: a purchase against it is dated within it)
+    round_.warehouse, = Location.find([('type', '=', 'warehouse')],
+        order=[('id', 'ASC')], limit=1)
+    round_.delivery_from = today
     round_.delivery_to = today + dt.timedelta(days=60)
     round_.closing = now + dt.timedelta(seconds=CLOSING)
     round_.opening = now + dt.timedelta(seconds=OPENING)
@@ -201,12 +214,29 @@ def create_control(config):
     control.save()
 
 
+def purchase_from_request(config, bid):
+    """The back office buys the first delivery (50 boxes) of the product of
+    an awarded bid from the round's request: Tryton's Create Purchase, the
+    purchase line on the award's agreement line"""
+    PaymentTerm = Model.get('account.invoice.payment_term', config=config)
+    create_purchase = Wizard('purchase.request.create_purchase',
+        [bid.line.request], config=config)
+    purchase, = create_purchase.actions[0]
+    assert purchase.party == bid.supplier
+    purchase.payment_term, = PaymentTerm.find([], limit=1)
+    line, = purchase.lines
+    assert line.blanket_agreement_line == bid.agreement_line
+    line.quantity = 50
+    purchase.click('quote')
+    purchase.click('confirm')
+    return purchase
+
+
 def failed_receipt(config, round_, today):
-    """A delivery of the round's first product, by its winner, fails its
-    inspection at receipt"""
+    """A delivery of the round's first product, by its winner, bought from
+    the round's request, fails its inspection at receipt"""
     Lot = Model.get('stock.lot', config=config)
     Move = Model.get('stock.move', config=config)
-    Purchase = Model.get('purchase.purchase', config=config)
     ShipmentIn = Model.get('stock.shipment.in', config=config)
     bid = [b for b in round_.bids if b.awarded][0]
     product = bid.line.product
@@ -214,15 +244,7 @@ def failed_receipt(config, round_, today):
     lot.relief_supplier = bid.supplier
     lot.production_date = today - dt.timedelta(days=5)
     lot.save()
-    PaymentTerm = Model.get('account.invoice.payment_term', config=config)
-    purchase = Purchase(party=bid.supplier)
-    purchase.payment_term, = PaymentTerm.find([], limit=1)
-    line = purchase.lines.new()
-    line.product = product
-    line.quantity = 50
-    line.unit_price = bid.price
-    purchase.click('quote')
-    purchase.click('confirm')
+    purchase = purchase_from_request(config, bid)
     shipment = ShipmentIn(supplier=bid.supplier)
     for move in purchase.moves:
         incoming = Move(move.id)
