@@ -508,12 +508,16 @@ def bidding(clients):
         bidders.setdefault(bid["line."]["product"], []).append(
             bid["supplier"])
     officer, inspector = (clients[login].user_id for login in COMMITTEE)
+    # The demo has two warehouses: the round's requests go to the demo's
+    warehouse = admin.read("relief.bidding.round", [demo],
+        ["warehouse"])[0]["warehouse"]
     today = dt.date.today()
 
     def create(name, closing, opening, skip_last=False):
         round_, = backoffice("relief.bidding.round", "create", [{
                     "name": name,
                     "company": backoffice.context["company"],
+                    "warehouse": warehouse,
                     "delivery_from": _date(today + dt.timedelta(days=7)),
                     "delivery_to": _date(today + dt.timedelta(days=60)),
                     "closing": _datetime(closing),
