@@ -6,7 +6,7 @@ the report reads a few thousand rows instead of millions of lines."""
 from collections import defaultdict
 from decimal import Decimal, localcontext
 
-from sql import Cast, Conflict, Literal, Null
+from sql import Cast, Literal, Null
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Extract
@@ -14,13 +14,13 @@ from sql.functions import Extract
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, Unique, fields
-from trytond.modules.relief.totals import Excluded
 from trytond.modules.relief_union.party import slices
 from trytond.modules.relief_union.sale import SPENDING
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 from .exceptions import SpendingAccessError
+from .spending import add_figures
 
 # Purchases whose relief products count as bought from their supplier
 PURCHASED = ['confirmed', 'processing', 'done']
@@ -107,19 +107,7 @@ class _Totals:
                     for i, value in enumerate(values):
                         change[i] = change[i] + sign * value
         rows = [[*k, *v] for k, v in changes.items() if any(v)]
-        if not rows:
-            return
-        table = cls.__table__()
-        keys = [getattr(table, k) for k in cls._keys]
-        figures = [getattr(table, f) for f in cls._figures]
-        cursor = Transaction().connection.cursor()
-        # One statement, safe when two transactions add a new key (as
-        # relief's add_amounts, with several figures)
-        cursor.execute(*table.insert(keys + figures, rows,
-                on_conflict=Conflict(table, indexed_columns=keys,
-                    columns=figures, values=[
-                        c + getattr(Excluded, f)
-                        for c, f in zip(figures, cls._figures)])))
+        add_figures(cls.__table__(), cls._keys, cls._figures, rows)
 
     @classmethod
     def rebuild(cls):

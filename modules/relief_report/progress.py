@@ -155,20 +155,14 @@ class Progress(ModelSQL, ModelView):
 
     @classmethod
     def own_query(cls, year, month):
-        "Return each union's own spending by channel in month and to date"
-        spending = Pool().get('relief.report.spending').__table__()
-        amount = cls._amount(spending.amount)
-
-        def channel(name):
-            return Sum(Case(((spending.channel == name)
-                        & (spending.month == month), amount), else_=0)
-                ).as_(name)
-        return spending.select(
-            spending.union.as_('union'),
-            *(channel(c) for c in CHANNELS),
-            Sum(amount).as_('cumulative'),
-            where=(spending.year == year) & (spending.month <= month),
-            group_by=[spending.union])
+        """Return each union's own spending by channel in month and to date:
+        its row of the month in the running totals to date"""
+        to_date = Pool().get('relief.report.spending.to_date').__table__()
+        return to_date.select(
+            to_date.union.as_('union'),
+            *(cls._amount(getattr(to_date, c)).as_(c) for c in CHANNELS),
+            cls._amount(to_date.cumulative).as_('cumulative'),
+            where=(to_date.year == year) & (to_date.month == month))
 
     @classmethod
     def rollup_query(cls, year, month):
