@@ -5,19 +5,16 @@ of origin, with the poor people the suppliers lift, and by product
 category."""
 import datetime as dt
 
-from sql import Cast, Literal, Null, Union
+from sql import Cast, Literal, Union
 from sql.aggregate import Count, Max, Min, Sum
-from sql.conditionals import Case, Coalesce
+from sql.conditionals import Coalesce
 
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.relief_certification.certification import HOLDING
-from trytond.modules.relief_union.sale import SPENDING
 from trytond.pool import Pool
 
 from .progress import _year
-
-PURCHASED = ['confirmed', 'processing', 'done']
 
 
 class Origin(ModelSQL, ModelView):
@@ -86,25 +83,20 @@ class Origin(ModelSQL, ModelView):
         """Return the counted sales of certified products in year, a row
         per product: its supplier, template, sales and items.
 
-        The lines are summed per product before the product is joined to
-        its supplier: a few thousand rows joined, not millions"""
+        Read from the running totals by product and month (origin_totals),
+        a few thousand rows, not the millions of sale lines; a product is
+        sold when some counted line has it"""
         pool = Pool()
-        sale = pool.get('sale.sale').__table__()
-        line = pool.get('sale.line').__table__()
+        totals = pool.get('relief.report.origin.sold').__table__()
         product = pool.get('product.product').__table__()
         certification = pool.get('relief.product.certification').__table__()
-        ratio = Case((line.quantity != 0, Cast(
-                    Coalesce(line.actual_quantity, line.quantity)
-                    / line.quantity, 'NUMERIC')), else_=0)
-        sold = line.join(sale, condition=line.sale == sale.id).select(
-            line.product.as_('product'),
-            Sum(cls._number(line.relief_amount) * ratio).as_('sales'),
-            Sum(Coalesce(line.actual_quantity, line.quantity)).as_('items'),
-            where=sale.state.in_(SPENDING)
-            & (sale.sale_date >= dt.date(year, 1, 1))
-            & (sale.sale_date <= dt.date(year, 12, 31))
-            & (line.relief_amount != Null),
-            group_by=[line.product])
+        sold = totals.select(
+            totals.product.as_('product'),
+            Sum(cls._number(totals.sales)).as_('sales'),
+            Sum(totals.items).as_('items'),
+            where=totals.year == year,
+            group_by=[totals.product],
+            having=Sum(totals.lines) > 0)
         # One supplier per product: the first that certified it
         suppliers = certification.select(
             certification.template.as_('template'),
@@ -136,23 +128,18 @@ class Origin(ModelSQL, ModelView):
     @classmethod
     def bought_query(cls, year):
         """Return the confirmed purchases of relief products in year, a row
-        per supplier and product: its template and amount (summed before
-        the product is joined)"""
+        per supplier and product: its template and amount (read from the
+        running totals by supplier, product and month, origin_totals)"""
         pool = Pool()
-        purchase = pool.get('purchase.purchase').__table__()
-        line = pool.get('purchase.line').__table__()
+        totals = pool.get('relief.report.origin.bought').__table__()
         product = pool.get('product.product').__table__()
         template = pool.get('product.template').__table__()
-        bought = line.join(purchase, condition=line.purchase == purchase.id
-            ).select(
-            purchase.party.as_('supplier'),
-            line.product.as_('product'),
-            Sum(cls._number(line.unit_price) * Cast(
-                    line.quantity, 'NUMERIC')).as_('purchases'),
-            where=purchase.state.in_(PURCHASED)
-            & (purchase.purchase_date >= dt.date(year, 1, 1))
-            & (purchase.purchase_date <= dt.date(year, 12, 31)),
-            group_by=[purchase.party, line.product])
+        bought = totals.select(
+            totals.supplier.as_('supplier'),
+            totals.product.as_('product'),
+            Sum(cls._number(totals.amount)).as_('purchases'),
+            where=totals.year == year,
+            group_by=[totals.supplier, totals.product])
         return (bought
             .join(product, condition=bought.product == product.id)
             .join(template, condition=product.template == template.id)

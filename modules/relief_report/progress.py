@@ -12,7 +12,8 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.relief_union.party import LEVELS
 from trytond.pool import Pool
 from trytond.pyson import PYSONEncoder
-from trytond.transaction import Transaction
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, record_cache_size
 from trytond.wizard import StateAction, Wizard
 
 TEN_THOUSAND = 10000
@@ -117,6 +118,22 @@ class Progress(ModelSQL, ModelView):
             ]
 
     @classmethod
+    def browse(cls, ids):
+        # trytond asserts, for each record, that every id of the list the
+        # records share is an integer: n records cost n * n (the list of a
+        # month read whole by the client, 60,000 rows: minutes).  The
+        # records share lists of the record cache's size instead, as much
+        # as a record reads ahead anyway.
+        ids = list(ids)
+        size = record_cache_size(Transaction())
+        if len(ids) <= size:
+            return super().browse(ids)
+        records = []
+        for sub in grouped_slice(ids, size):
+            records.extend(super().browse(list(sub)))
+        return records
+
+    @classmethod
     def _number(cls, column):
         "column as a number whose division does not truncate"
         if backend.name == 'sqlite':
@@ -155,20 +172,14 @@ class Progress(ModelSQL, ModelView):
 
     @classmethod
     def own_query(cls, year, month):
-        "Return each union's own spending by channel in month and to date"
-        spending = Pool().get('relief.report.spending').__table__()
-        amount = cls._amount(spending.amount)
-
-        def channel(name):
-            return Sum(Case(((spending.channel == name)
-                        & (spending.month == month), amount), else_=0)
-                ).as_(name)
-        return spending.select(
-            spending.union.as_('union'),
-            *(channel(c) for c in CHANNELS),
-            Sum(amount).as_('cumulative'),
-            where=(spending.year == year) & (spending.month <= month),
-            group_by=[spending.union])
+        """Return each union's own spending by channel in month and to date:
+        its row of the month in the running totals to date"""
+        to_date = Pool().get('relief.report.spending.to_date').__table__()
+        return to_date.select(
+            to_date.union.as_('union'),
+            *(cls._amount(getattr(to_date, c)).as_(c) for c in CHANNELS),
+            cls._amount(to_date.cumulative).as_('cumulative'),
+            where=(to_date.year == year) & (to_date.month == month))
 
     @classmethod
     def rollup_query(cls, year, month):

@@ -5,14 +5,15 @@ the progress report rolls up."""
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Cast, Literal, Null, Union
+from sql import Cast, Conflict, Literal, Null, Union, Values
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Extract, Round
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
-from trytond.modules.relief.totals import add_amounts
+from trytond.modules.relief.totals import Excluded, add_amounts
 from trytond.modules.relief_union.party import slices
 from trytond.modules.relief_union.sale import SPENDING
 from trytond.pool import Pool, PoolMeta
@@ -26,8 +27,28 @@ CHANNELS = [
     ('counter', "Counters and Cabinets"),
     ('offplatform', "Off-Platform Purchases"),
     ]
+# The columns of relief.report.spending.to_date, one per channel
+CHANNELS_TO_DATE = [c for c, _ in CHANNELS]
 # The channels of the platform; off-platform purchases are shown apart
 PLATFORM = ['b2b', 'mall', 'counter']
+
+
+def add_figures(table, keys, figures, rows):
+    """Add rows of (key values..., figures...) to the figures of table
+
+    keys are the names of the columns of its unique constraint.  One
+    statement, safe when two transactions add a key that is not there yet
+    (relief's add_amounts, with several figures)."""
+    if not rows:
+        return
+    keys = [getattr(table, k) for k in keys]
+    columns = [getattr(table, f) for f in figures]
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*table.insert(keys + columns, rows,
+            on_conflict=Conflict(table, indexed_columns=keys,
+                columns=columns, values=[
+                    c + getattr(Excluded, f)
+                    for c, f in zip(columns, figures)])))
 
 
 class Spending(ModelSQL, ModelView):
@@ -153,6 +174,7 @@ class Spending(ModelSQL, ModelView):
             add_amounts(cls.__table__(),
                 ['union', 'year', 'month', 'channel'],
                 [[*k, a] for k, a in changes.items()])
+            Pool().get('relief.report.spending.to_date').add(changes)
 
     @classmethod
     def rebuild(cls):
@@ -167,6 +189,7 @@ class Spending(ModelSQL, ModelView):
                     table.amount],
                 rows.select(rows.union, rows.year, rows.month, rows.channel,
                     Coalesce(rows.amount, 0))))
+        Pool().get('relief.report.spending.to_date').rebuild()
 
     @classmethod
     def track(cls, where):
@@ -174,6 +197,94 @@ class Spending(ModelSQL, ModelView):
         in where, adds what the change made to the totals"""
         before = cls.amounts(cls.sales_query(where))
         return lambda: cls.add(before, cls.amounts(cls.sales_query(where)))
+
+
+class SpendingToDate(ModelSQL):
+    """Relief Spending to Date
+
+    Each union's own spending of a month by channel and of the year up to
+    that month (every channel): relief.report.spending summed, so that the
+    progress of a month reads a row per union instead of every month's.
+    A row per union, year and month from the union's first month with
+    spending to December; kept by Spending.add, recomputed by
+    Spending.rebuild."""
+    __name__ = 'relief.report.spending.to_date'
+
+    union = fields.Many2One(
+        'party.party', "Union", required=True, ondelete='CASCADE')
+    year = fields.Integer("Year", required=True)
+    month = fields.Integer("Month", required=True)
+    b2b = fields.Numeric("Union Orders", digits=(16, 2), required=True)
+    mall = fields.Numeric("Member Mall", digits=(16, 2), required=True)
+    counter = fields.Numeric(
+        "Counters and Cabinets", digits=(16, 2), required=True)
+    offplatform = fields.Numeric(
+        "Off-Platform Purchases", digits=(16, 2), required=True)
+    cumulative = fields.Numeric(
+        "Total to Date", digits=(16, 2), required=True,
+        help="Every channel from January to the month.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('year', 'DESC'), ('month', 'DESC'), ('union', 'ASC'),
+            ('id', 'ASC')]
+        t = cls.__table__()
+        # The year and month first: the progress of a month reads its rows
+        cls._sql_constraints += [
+            ('key_unique', Unique(t, t.year, t.month, t.union),
+                'relief_report.msg_spending_to_date_unique'),
+            ]
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if external:
+            raise SpendingAccessError(
+                gettext('relief_report.msg_spending_modify'))
+
+    @classmethod
+    def add(cls, changes):
+        """Add the changes of relief.report.spending, amounts by (union,
+        year, month, channel), to their month and to those after it"""
+        figures = CHANNELS_TO_DATE + ['cumulative']
+        rows = defaultdict(lambda: [Decimal(0)] * len(figures))
+        for (union, year, month, channel), amount in changes.items():
+            rows[union, year, month][figures.index(channel)] += amount
+            for later in range(month, 13):
+                rows[union, year, later][-1] += amount
+        add_figures(cls.__table__(), ['union', 'year', 'month'], figures,
+            [[*k, *v] for k, v in rows.items()])
+
+    @classmethod
+    def rebuild(cls):
+        "Recompute every row from relief.report.spending (set-based)"
+        spending = Pool().get('relief.report.spending').__table__()
+        table = cls.__table__()
+        months = Values([[m] for m in range(1, 13)])
+        month = months.column1
+        amount = spending.amount
+        if backend.name == 'sqlite':
+            # A decimal is stored as text
+            amount = Cast(amount, 'REAL')
+
+        def channel(name):
+            return Sum(Case(((spending.channel == name)
+                        & (spending.month == month), amount), else_=0))
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.delete())
+        cursor.execute(*table.insert(
+                [table.union, table.year, table.month,
+                    *(getattr(table, c) for c in CHANNELS_TO_DATE),
+                    table.cumulative],
+                spending.join(months,
+                    condition=spending.month <= month).select(
+                    spending.union, spending.year, month,
+                    *(channel(c) for c in CHANNELS_TO_DATE),
+                    Sum(amount),
+                    group_by=[spending.union, spending.year, month])))
 
 
 class UnionSpending(metaclass=PoolMeta):
