@@ -571,6 +571,23 @@ class RoundLine(ModelSQL, ModelView):
             mode, lines, values=values, external=external)
         if external:
             _check_link(cls, mode, lines, values, 'request')
+            cls.check_round_draft(mode, lines, values)
+
+    @classmethod
+    def check_round_draft(cls, mode, lines, values=None):
+        """Refuse a user's product added to, changed in or removed from a
+        round whose invitations are sent (they ask for its terms; a product
+        added then would have no request for quotation), through the line's
+        own model as through the round"""
+        Round = Pool().get('relief.bidding.round')
+        rounds = {line.round for line in lines}
+        if mode == 'write' and (values or {}).get('round'):
+            rounds.add(Round(values['round']))
+        for round_ in rounds:
+            if round_.state != 'draft':
+                raise RoundError(gettext(
+                        'relief_bidding.msg_round_modify',
+                        round=round_.rec_name))
 
     @classmethod
     def copy(cls, lines, default=None):
