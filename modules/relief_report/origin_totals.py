@@ -245,21 +245,6 @@ class OriginBought(_Totals, ModelSQL):
             where=condition)
 
 
-class UnionSpending(metaclass=PoolMeta):
-    __name__ = 'relief.union.spending'
-
-    @classmethod
-    def track(cls, where):
-        # The sales that change the yearly totals change the products' too
-        done = super().track(where)
-        sold = Pool().get('relief.report.origin.sold').track(where)
-
-        def add():
-            done()
-            sold()
-        return add
-
-
 class Purchase(metaclass=PoolMeta):
     __name__ = 'purchase.purchase'
 

@@ -293,12 +293,16 @@ class UnionSpending(metaclass=PoolMeta):
     @classmethod
     def track(cls, where):
         # The sales that change the yearly totals change the monthly ones
+        # and the products' (origin_totals.py)
+        pool = Pool()
         done = super().track(where)
-        monthly = Pool().get('relief.report.spending').track(where)
+        monthly = pool.get('relief.report.spending').track(where)
+        sold = pool.get('relief.report.origin.sold').track(where)
 
         def add():
             done()
             monthly()
+            sold()
         return add
 
 
