@@ -896,3 +896,29 @@ def test_bidding_closed_without_group(server, clients, bidding, login):
     status, _ = rest(url, "GET",
         f"model/res.user/{integration.user_id}", key)
     assert status == 200  # control
+
+
+@pytest.mark.parametrize("login", ["finance", "accountant"])
+def test_bidding_quotations_hidden(server, clients, bidding, login):
+    """A round's purchase requests and quotations (its requests for
+    quotation) are the bidding's: finance, whose Purchase group reads every
+    other quotation, and the accountant neither read nor find them"""
+    client, admin = clients[login], clients["admin"]
+    origin = f"relief.bidding.round,{bidding['demo']}"
+    requests = admin.search("purchase.request", [("origin", "=", origin)])
+    quotations = admin.search("purchase.request.quotation",
+        [("bidding_round", "=", bidding["demo"])])
+    assert requests and quotations  # the demo's award has them
+    for model, ids in [("purchase.request", requests),
+            ("purchase.request.quotation", quotations)]:
+        refused(client.read, model, ids, ["id"])
+        try:
+            found = client.search(model, [("id", "in", ids)])
+        except RPCError as error:  # no access to the model at all
+            assert error.name == "UserError", error.args
+        else:
+            assert not found, (model, found)
+    # control: the back office, of the bidding and purchase request groups
+    backoffice = clients["backoffice"]
+    assert set(backoffice.search("purchase.request.quotation",
+        [("id", "in", quotations)])) == set(quotations)
